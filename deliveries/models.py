@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from deliveries.ids import new_message_id
+from subscriptions.models import Endpoint, EventType
+
+
+class Event(models.Model):
+    """One published event. Its `uid` is the `webhook-id` every receiver sees, on every try."""
+
+    uid = models.CharField(max_length=40, unique=True, default=new_message_id, editable=False)
+    event_type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="events")
+    payload = models.JSONField()
+    # Who published: "" for in-process publish(), "user:<id>" for the API. An idempotency
+    # key is unique within its scope.
+    idempotency_scope = models.CharField(max_length=40, blank=True, default="")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_scope", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="event_idempotency_key_unique",
+            )
+        ]
+        indexes = [
+            # Retention pruning and "recent events" lists.
+            models.Index(fields=["created_at"], name="event_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.uid
+
+
+class Delivery(models.Model):
+    """One event to one endpoint. The row is the truth; a queued task is only a hint."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # While SENDING: when the claim lapses and the sweeper may take the delivery back
+    # (the worker holding it was killed).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error_class = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["event", "endpoint"], name="delivery_event_endpoint_uniq")
+        ]
+        indexes = [
+            # The worker's "due deliveries" claim: status=pending AND next_attempt_at <= now,
+            # oldest first. Partial, so finished rows (the vast majority) cost it nothing.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due_idx",
+                condition=Q(status="pending"),
+            ),
+            # The sweeper's "stuck in sending" query.
+            models.Index(
+                fields=["claimed_until"],
+                name="delivery_stuck_idx",
+                condition=Q(status="sending"),
+            ),
+            # An endpoint's delivery log, newest first (keyset on id).
+            models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_log_idx"),
+            # Admin failure review and the API's ?status= filter, newest first.
+            models.Index(fields=["status", "-id"], name="delivery_status_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.endpoint_id} ({self.status})"
+
+
+class Attempt(models.Model):
+    """One HTTP try of a delivery: what was sent and what came back."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        REPLAY = "replay", "Manual replay"
+        TEST = "test", "Test event"
+
+    class ErrorClass(models.TextChoices):
+        NONE = "", "None"
+        DNS = "dns", "The host name could not be resolved"
+        CONNECT = "connect", "The connection was refused or could not be made"
+        TLS = "tls", "The TLS handshake failed"
+        TIMEOUT = "timeout", "The receiver did not answer in time"
+        BLOCKED_ADDRESS = "blocked-address", "The address is not allowed (private or internal)"
+        TOO_LARGE = "too-large", "The response was larger than allowed"
+        HTTP_STATUS = "http-status", "The receiver answered with a non-2xx status"
+        INVALID_URL = "invalid-url", "The endpoint URL is not valid"
+        CONNECTION_RESET = "reset", "The connection was reset"
+        INTERNAL = "internal", "HookHub failed to send the request"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULED)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    request_method = models.CharField(max_length=7, default="POST")
+    request_url = models.URLField(max_length=2000)
+    # Signature headers are stored redacted: they are derived from the secret.
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    error_class = models.CharField(
+        max_length=20, choices=ErrorClass.choices, blank=True, default=ErrorClass.NONE
+    )
+    error_message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            # A delivery's attempts in order (detail pages, API).
+            models.Index(fields=["delivery", "number"], name="attempt_delivery_idx"),
+            # Retention pruning and the admin overview's last-24h chart.
+            models.Index(fields=["started_at"], name="attempt_started_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.response_status is not None and 200 <= self.response_status < 300

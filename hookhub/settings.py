@@ -1,0 +1,220 @@
+"""HookHub settings. Everything that differs between machines comes from the environment.
+
+See README.md ("Configuration") for the list; the names in DESIGN.md are a contract.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from hookhub.env import (
+    database_config,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    parse_cidrs,
+    parse_schedule,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+TESTING = env_bool("HOOKHUB_TESTING", False)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "subscriptions",
+    "deliveries",
+    "demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hookhub.urls"
+WSGI_APPLICATION = "hookhub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite file by default; DATABASE_URL=postgres://... for the scale configuration.
+# Persistent connections matter: the ORM broker reconnecting per poll is ~4x slower.
+DATABASES = {
+    "default": database_config(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("CONN_MAX_AGE", 60),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "subscriptions:endpoint-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Serve straight from the finders when no collectstatic ran (make run, tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "hookhub@localhost")
+
+# Security headers; the cookie and HSTS settings only bite when served over HTTPS.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = not DEBUG and not TESTING
+CSRF_COOKIE_SECURE = not DEBUG and not TESTING
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG or TESTING else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Django REST framework and the OpenAPI document -------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "subscriptions.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HookHub API",
+    "DESCRIPTION": "Manage webhook endpoints and read the catalogue of events HookHub sends.",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+    ],
+}
+
+# --- django-q2 ------------------------------------------------------------------------------
+# HookHub keeps retry state in its own Delivery rows, so django-q2 must never re-run a
+# failed task by itself (max_attempts=1) and `retry` must exceed `timeout`.
+REDIS_URL = env_str("REDIS_URL")
+Q_CLUSTER = {
+    "name": "hookhub",
+    "workers": env_int("HOOKHUB_Q_WORKERS", 2),
+    "timeout": env_int("HOOKHUB_Q_TIMEOUT", 120),
+    "retry": env_int("HOOKHUB_Q_RETRY", 180),
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 100,
+    "catch_up": False,
+    "poll": env_float("HOOKHUB_Q_POLL", 0.2),
+    "label": "Task queue",
+    "sync": env_bool("HOOKHUB_Q_SYNC", False),
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- HookHub delivery -----------------------------------------------------------------------
+# Every limit is a named setting read at call time (django.conf.settings), so tests and
+# deployments can change it without touching code.
+HOOKHUB_ALLOWED_CIDRS = parse_cidrs("HOOKHUB_ALLOWED_CIDRS", env_list("HOOKHUB_ALLOWED_CIDRS"))
+HOOKHUB_ADDRESS_GUARD = env_bool("HOOKHUB_ADDRESS_GUARD", True)
+HOOKHUB_RETRY_SCHEDULE = parse_schedule(
+    "HOOKHUB_RETRY_SCHEDULE",
+    env_list("HOOKHUB_RETRY_SCHEDULE", ["0", "5", "300", "1800", "7200", "18000", "36000", "36000"]),
+)
+HOOKHUB_RETRY_JITTER = env_float("HOOKHUB_RETRY_JITTER", 0.2)
+HOOKHUB_RETRY_AFTER_MAX = env_float("HOOKHUB_RETRY_AFTER_MAX", 6 * 3600)
+HOOKHUB_CONNECT_TIMEOUT = env_float("HOOKHUB_CONNECT_TIMEOUT", 3.0)
+HOOKHUB_DELIVERY_DEADLINE = env_float("HOOKHUB_DELIVERY_DEADLINE", 15.0)
+HOOKHUB_RESPONSE_BODY_CAP = env_int("HOOKHUB_RESPONSE_BODY_CAP", 16 * 1024)
+HOOKHUB_MAX_PAYLOAD_BYTES = env_int("HOOKHUB_MAX_PAYLOAD_BYTES", 256 * 1024)
+HOOKHUB_DISABLE_AFTER = env_float("HOOKHUB_DISABLE_AFTER", 5 * 24 * 3600)
+HOOKHUB_SECRET_ROTATION_GRACE = env_float("HOOKHUB_SECRET_ROTATION_GRACE", 24 * 3600)
+HOOKHUB_SWEEP_INTERVAL = env_float("HOOKHUB_SWEEP_INTERVAL", 1.0)
+HOOKHUB_CLAIM_BATCH = env_int("HOOKHUB_CLAIM_BATCH", 50)
+HOOKHUB_USER_AGENT = env_str("HOOKHUB_USER_AGENT", "HookHub/0.1 (+webhooks)")
+# Keys that encrypt signing secrets at rest: the first encrypts, all decrypt (rotation).
+# Unset: one key derived from SECRET_KEY.
+HOOKHUB_ENCRYPTION_KEYS = env_list("HOOKHUB_ENCRYPTION_KEYS")
+HOOKHUB_ATTEMPT_RETENTION_DAYS = env_int("HOOKHUB_ATTEMPT_RETENTION_DAYS", 30)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

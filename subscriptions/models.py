@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import hashlib
+import secrets as pysecrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from subscriptions import secrets
+
+
+class EventType(models.Model):
+    class Method(models.TextChoices):
+        POST = "POST"
+        PUT = "PUT"
+        PATCH = "PATCH"
+
+    class Source(models.TextChoices):
+        CODE = "code", "Declared in code"
+        ADMIN = "admin", "Created by an admin"
+
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    method = models.CharField(max_length=5, choices=Method.choices, default=Method.POST)
+    # JSON Schema (Draft 2020-12) of the event's `data`. For code-declared types it is
+    # generated from the serializer at sync time, so the catalogue reads one shape.
+    schema = models.JSONField(default=dict, blank=True)
+    example = models.JSONField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    archived = models.BooleanField(default=False)
+    source = models.CharField(max_length=5, choices=Source.choices, default=Source.ADMIN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EndpointQuerySet(models.QuerySet):
+    def subscribed_to(self, event_type: EventType) -> EndpointQuerySet:
+        """Enabled endpoints that receive `event_type` (explicitly or through "all")."""
+        return self.filter(state=Endpoint.State.ENABLED).filter(
+            models.Q(all_event_types=True) | models.Q(event_types=event_type)
+        ).distinct()
+
+
+class Endpoint(models.Model):
+    class State(models.TextChoices):
+        ENABLED = "enabled", "Enabled"
+        PAUSED = "paused", "Disabled by you"
+        DISABLED = "disabled", "Disabled by the system"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="endpoints"
+    )
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=300, blank=True)
+    event_types = models.ManyToManyField(EventType, blank=True, related_name="endpoints")
+    all_event_types = models.BooleanField(
+        default=False, help_text="Receive every event type, including ones added later."
+    )
+    headers = models.JSONField(default=dict, blank=True)
+    secret_encrypted = models.TextField(editable=False)
+    previous_secret_encrypted = models.TextField(blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ENABLED)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    # Start of the current unbroken run of failures; any success clears it.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    rate_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most deliveries per second; empty for no limit."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EndpointQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The dashboard's endpoint list: one owner's endpoints, newest first.
+            models.Index(fields=["owner", "-created_at"], name="endpoint_owner_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.secret_encrypted:
+            self.secret_encrypted = secrets.encrypt(secrets.generate_secret())
+        super().save(*args, **kwargs)
+
+    @property
+    def secret(self) -> str:
+        return secrets.decrypt(self.secret_encrypted)
+
+    def signing_secrets(self, now=None) -> list[str]:
+        """Secrets that sign outgoing requests: the current one, plus the previous one while
+        its rotation grace period lasts, so receivers can switch without dropping events."""
+        now = now or timezone.now()
+        keys = [self.secret]
+        if self.previous_secret_encrypted and self.previous_secret_expires_at:
+            if self.previous_secret_expires_at > now:
+                keys.append(secrets.decrypt(self.previous_secret_encrypted))
+        return keys
+
+    def rotate_secret(self, grace: timedelta | None = None) -> str:
+        """Make a new current secret; the old one keeps signing for `grace`. Saves."""
+        if grace is None:
+            grace = timedelta(seconds=settings.HOOKHUB_SECRET_ROTATION_GRACE)
+        new_secret = secrets.generate_secret()
+        self.previous_secret_encrypted = self.secret_encrypted
+        self.previous_secret_expires_at = timezone.now() + grace
+        self.secret_encrypted = secrets.encrypt(new_secret)
+        self.save(
+            update_fields=[
+                "secret_encrypted",
+                "previous_secret_encrypted",
+                "previous_secret_expires_at",
+                "updated_at",
+            ]
+        )
+        return new_secret
+
+    def receives(self, event_type: EventType) -> bool:
+        return self.all_event_types or self.event_types.filter(pk=event_type.pk).exists()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API. Only its SHA-256 is stored; the token is shown once."""
+
+    PREFIX = "hh_"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters, shown in lists so a user can tell tokens apart.
+    key_prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key_prefix}… ({self.user})"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user, name: str = "") -> tuple[ApiToken, str]:
+        key = cls.PREFIX + pysecrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, key_hash=cls.hash_key(key), key_prefix=key[:10]
+        )
+        return token, key
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # noqa: ARG002
+        raise TypeError("The audit log is append-only.")
+
+    def delete(self):
+        raise TypeError("The audit log is append-only.")
+
+
+class AuditEntry(models.Model):
+    """Who did what to which object, and when. Append-only; never holds secrets."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    # Kept as text so the entry still reads right after the user is deleted; "system" for
+    # the delivery engine's own decisions.
+    actor_label = models.CharField(max_length=150)
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The audit page: newest first, optionally for one object.
+            models.Index(fields=["-created_at", "-id"], name="audit_recent_idx"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+        ]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise TypeError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The audit log is append-only.")

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import StaffFactory, UserFactory
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory(username="owner")
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory(username="staffer")
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client

@@ -1,0 +1,15 @@
+"""Test settings: the real settings with the test-only switches the environment can't set."""
+
+import os
+
+os.environ.setdefault("HOOKHUB_TESTING", "1")
+# Receivers in the tests listen on loopback; the guard stays on and exempts only that.
+os.environ.setdefault("HOOKHUB_ALLOWED_CIDRS", "127.0.0.0/8,::1/128")
+
+from hookhub.settings import *  # noqa: E402, F403
+from hookhub.settings import Q_CLUSTER  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tasks run inline unless a test starts real worker processes (they set HOOKHUB_Q_SYNC=0).
+Q_CLUSTER["sync"] = os.environ.get("HOOKHUB_Q_SYNC", "1") == "1"
