@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -18,7 +19,8 @@ class Event(models.Model):
     # Who published: "" for in-process publish(), "user:<id>" for the API. An idempotency
     # key is unique within its scope.
     idempotency_scope = models.CharField(max_length=40, blank=True, default="")
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    # NULL, not "", means "no key": the unique constraint must ignore keyless events.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -66,7 +68,9 @@ class Delivery(models.Model):
     class Meta:
         verbose_name_plural = "deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["event", "endpoint"], name="delivery_event_endpoint_uniq")
+            models.UniqueConstraint(
+                fields=["event", "endpoint"], name="delivery_event_endpoint_uniq"
+            )
         ]
         indexes = [
             # The worker's "due deliveries" claim: status=pending AND next_attempt_at <= now,
@@ -146,3 +150,37 @@ class Attempt(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.response_status is not None and 200 <= self.response_status < 300
+
+
+class ReplayJob(models.Model):
+    """A bulk replay an admin started from a filtered list; runs as a background task."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="replay_jobs",
+    )
+    # What the admin filtered on, for the progress page and the audit log.
+    filters = models.JSONField(default=dict, blank=True)
+    delivery_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"replay of {self.total} deliveries ({self.status})"

@@ -62,7 +62,9 @@ def parse_cidrs(name: str, raw: list[str]) -> list[str]:
         try:
             networks.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
-            raise ImproperlyConfigured(f"{name}: {item!r} is not a network (e.g. 10.0.0.0/8).") from None
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not a network (e.g. 10.0.0.0/8)."
+            ) from None
     return networks
 
 

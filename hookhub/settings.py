@@ -168,7 +168,7 @@ SPECTACULAR_SETTINGS = {
 # failed task by itself (max_attempts=1) and `retry` must exceed `timeout`.
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
-    "name": "hookhub",
+    "name": env_str("HOOKHUB_Q_NAME", "hookhub"),
     "workers": env_int("HOOKHUB_Q_WORKERS", 2),
     "timeout": env_int("HOOKHUB_Q_TIMEOUT", 120),
     "retry": env_int("HOOKHUB_Q_RETRY", 180),
@@ -192,7 +192,9 @@ HOOKHUB_ALLOWED_CIDRS = parse_cidrs("HOOKHUB_ALLOWED_CIDRS", env_list("HOOKHUB_A
 HOOKHUB_ADDRESS_GUARD = env_bool("HOOKHUB_ADDRESS_GUARD", True)
 HOOKHUB_RETRY_SCHEDULE = parse_schedule(
     "HOOKHUB_RETRY_SCHEDULE",
-    env_list("HOOKHUB_RETRY_SCHEDULE", ["0", "5", "300", "1800", "7200", "18000", "36000", "36000"]),
+    env_list(
+        "HOOKHUB_RETRY_SCHEDULE", ["0", "5", "300", "1800", "7200", "18000", "36000", "36000"]
+    ),
 )
 HOOKHUB_RETRY_JITTER = env_float("HOOKHUB_RETRY_JITTER", 0.2)
 HOOKHUB_RETRY_AFTER_MAX = env_float("HOOKHUB_RETRY_AFTER_MAX", 6 * 3600)

@@ -45,9 +45,11 @@ class EventType(models.Model):
 class EndpointQuerySet(models.QuerySet):
     def subscribed_to(self, event_type: EventType) -> EndpointQuerySet:
         """Enabled endpoints that receive `event_type` (explicitly or through "all")."""
-        return self.filter(state=Endpoint.State.ENABLED).filter(
-            models.Q(all_event_types=True) | models.Q(event_types=event_type)
-        ).distinct()
+        return (
+            self.filter(state=Endpoint.State.ENABLED)
+            .filter(models.Q(all_event_types=True) | models.Q(event_types=event_type))
+            .distinct()
+        )
 
 
 class Endpoint(models.Model):

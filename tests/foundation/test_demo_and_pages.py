@@ -26,9 +26,7 @@ def test_demo_data_is_idempotent():
 
 def test_demo_users_can_sign_in_with_the_printed_credentials(client):
     call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    response = client.post(
-        reverse("login"), {"username": "alice", "password": "hookhub-alice"}
-    )
+    response = client.post(reverse("login"), {"username": "alice", "password": "hookhub-alice"})
     assert response.status_code == 302
     assert response.url == reverse("subscriptions:endpoint-list")
 
