@@ -5,6 +5,7 @@ See README.md ("Configuration") for the list; the names in DESIGN.md are a contr
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
     "subscriptions",
     "deliveries",
     "demo",
@@ -60,6 +62,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "hookhub.csp.ContentSecurityPolicyMiddleware",
+    # Last, so it turns a lockout flagged during authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hookhub.urls"
@@ -95,6 +100,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "subscriptions:endpoint-list"
@@ -136,6 +146,36 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (hookhub/csp.py): no inline scripts anywhere; views that need more
+# (the API docs pages) relax it per view with `hookhub.csp.csp_update`.
+HOOKHUB_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# Error pages (DEBUG) and error mails mask secret-looking variables, not only settings.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "hookhub.error_reports.SecretMaskingExceptionReporterFilter"
+
+# --- Login throttling (django-axes) ---------------------------------------------------------
+# After HOOKHUB_LOGIN_FAILURE_LIMIT failures for one username from one client address, that
+# pair is refused (even with the right password) until the cool-off has passed.
+AXES_FAILURE_LIMIT = env_int("HOOKHUB_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("HOOKHUB_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind N trusted proxies the client is the Nth address from the right of X-Forwarded-For;
+# 0 (default) trusts only REMOTE_ADDR, so clients cannot pick their own address.
+HOOKHUB_TRUSTED_PROXY_COUNT = env_int("HOOKHUB_TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "subscriptions.login_security.client_ip"
 
 # --- Django REST framework and the OpenAPI document -------------------------------------
 REST_FRAMEWORK = {
@@ -211,6 +251,14 @@ HOOKHUB_USER_AGENT = env_str("HOOKHUB_USER_AGENT", "HookHub/0.1 (+webhooks)")
 # Unset: one key derived from SECRET_KEY.
 HOOKHUB_ENCRYPTION_KEYS = env_list("HOOKHUB_ENCRYPTION_KEYS")
 HOOKHUB_ATTEMPT_RETENTION_DAYS = env_int("HOOKHUB_ATTEMPT_RETENTION_DAYS", 30)
+# Dashboard lists (delivery log, failures, audit log): rows per keyset page.
+HOOKHUB_PAGE_SIZE = env_int("HOOKHUB_PAGE_SIZE", 50)
+# Seconds between reloads of a page that waits for a delivery or a bulk replay.
+HOOKHUB_PENDING_REFRESH = env_int("HOOKHUB_PENDING_REFRESH", 2)
+# The demo's built-in request inbox keeps this many requests per inbox.
+HOOKHUB_DEMO_INBOX_KEEP = env_int("HOOKHUB_DEMO_INBOX_KEEP", 100)
+# Rows per DELETE when pruning, so no statement holds locks on the tables for long.
+HOOKHUB_PRUNE_BATCH_SIZE = env_int("HOOKHUB_PRUNE_BATCH_SIZE", 1000)
 
 LOGGING = {
     "version": 1,
