@@ -7,7 +7,7 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = "Subscriptions"
 
     def ready(self) -> None:
-        from subscriptions import catalog
+        from subscriptions import catalog, checks, login_security  # noqa: F401 (registers)
 
         # Load every installed app's `webhooks.py`, as the admin does with `admin.py`.
         catalog.autodiscover()
