@@ -1,0 +1,175 @@
+"""What people do to deliveries and endpoints: test, replay, bulk replay, enable, pause.
+
+Views and the API call these; none of them send HTTP themselves (a task does). Each one is
+audited. In django-q2 sync mode (tests) the task runs before the call returns.
+
+Decision: `send_test` works for endpoints in any state, including disabled ones. A test is
+one request the user asked for and watches, the natural way to check a fixed receiver before
+re-enabling it; it never retries and never changes the endpoint's state or failure streak.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_q.conf import Conf
+from django_q.tasks import async_task
+
+from deliveries import tasks
+from deliveries.models import Attempt, Delivery, Event, ReplayJob
+from deliveries.publishing import validate_payload
+from subscriptions import audit
+from subscriptions.models import Endpoint, EventType
+
+
+class ReplayRefused(Exception):
+    """The delivery can't be replayed now; `.message` says why in plain words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _after_commit(callback) -> None:
+    # Sync mode (tests) runs at once so callers see the finished attempt, even inside a test
+    # transaction that never commits; a real worker must not see rows before they commit.
+    if Conf.SYNC:
+        callback()
+    else:
+        transaction.on_commit(callback)
+
+
+def _token():
+    return timezone.now() + timedelta(seconds=float(settings.HOOKHUB_REQUEUE_AFTER))
+
+
+def send_test(endpoint: Endpoint, event_type: EventType, *, actor, data=None, request=None):
+    """Send one test event (the type's example unless `data` is given) to this endpoint
+    only, whether or not it subscribes to the type. Returns the Delivery."""
+    payload = event_type.example if data is None else data
+    if payload is None:
+        payload = {}
+    validate_payload(event_type, payload)
+    token = _token()
+    with transaction.atomic():
+        event = Event.objects.create(event_type=event_type, payload=payload)
+        delivery = Delivery.objects.create(
+            event=event,
+            endpoint=endpoint,
+            status=Delivery.Status.PENDING,
+            next_attempt_at=None,  # not due by schedule: only the test task sends it
+            claimed_until=token,
+        )
+        audit.record(
+            actor, "endpoint.test_sent", endpoint, request=request, event_type=event_type.name
+        )
+    _after_commit(lambda: tasks.enqueue_batches([delivery.pk], token, Attempt.Trigger.TEST))
+    delivery.refresh_from_db()
+    return delivery
+
+
+def replay(delivery: Delivery, *, actor, request=None) -> Delivery:
+    """Send the delivery again now, with the same webhook-id; a new Attempt (trigger
+    "replay"). If it fails, the normal schedule continues where the delivery had left it."""
+    endpoint = delivery.endpoint
+    endpoint.refresh_from_db(fields=["state"])
+    if endpoint.state != Endpoint.State.ENABLED:
+        raise ReplayRefused(
+            f"The endpoint {endpoint.url} is {endpoint.get_state_display().lower()}; "
+            "enable it before replaying."
+        )
+    token = _token()
+    now = timezone.now()
+    with transaction.atomic():
+        changed = (
+            Delivery.objects.filter(pk=delivery.pk)
+            .exclude(status=Delivery.Status.SENDING)
+            .update(
+                status=Delivery.Status.PENDING,
+                next_attempt_at=now,
+                claimed_until=token,
+                updated_at=now,
+            )
+        )
+        if not changed:
+            raise ReplayRefused("This delivery is being sent right now; try again in a moment.")
+        audit.record(
+            actor, "delivery.replayed", delivery, request=request, event=delivery.event.uid
+        )
+    _after_commit(lambda: tasks.enqueue_batches([delivery.pk], token, Attempt.Trigger.REPLAY))
+    delivery.refresh_from_db()
+    return delivery
+
+
+def start_bulk_replay(queryset, *, actor, filters, request=None) -> ReplayJob:
+    ids = list(queryset.order_by("id").values_list("id", flat=True))
+    with transaction.atomic():
+        job = ReplayJob.objects.create(
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            filters=filters or {},
+            delivery_ids=ids,
+            total=len(ids),
+        )
+        audit.record(
+            actor,
+            "delivery.bulk_replay_started",
+            job,
+            request=request,
+            count=len(ids),
+            filters=filters or {},
+        )
+    _after_commit(
+        lambda: async_task(
+            "deliveries.tasks.run_replay_job", job.pk, broker=tasks.broker(), save=False
+        )
+    )
+    job.refresh_from_db()
+    return job
+
+
+def run_replay_job(job_id: int) -> None:
+    """The background half of start_bulk_replay: replay each delivery, count progress."""
+    job = ReplayJob.objects.select_related("created_by").get(pk=job_id)
+    ReplayJob.objects.filter(pk=job.pk).update(status=ReplayJob.Status.RUNNING)
+    done = skipped = 0
+    deliveries = Delivery.objects.select_related("endpoint", "event").in_bulk(job.delivery_ids)
+    for position, delivery_id in enumerate(job.delivery_ids, start=1):
+        delivery = deliveries.get(delivery_id)
+        try:
+            if delivery is None:
+                raise ReplayRefused("The delivery no longer exists.")
+            replay(delivery, actor=job.created_by)
+            done += 1
+        except ReplayRefused:
+            skipped += 1
+        if position % 50 == 0:
+            ReplayJob.objects.filter(pk=job.pk).update(done=done, skipped=skipped)
+    ReplayJob.objects.filter(pk=job.pk).update(
+        done=done, skipped=skipped, status=ReplayJob.Status.FINISHED, finished_at=timezone.now()
+    )
+
+
+def enable_endpoint(endpoint: Endpoint, *, actor, request=None) -> None:
+    """Re-enable a paused or system-disabled endpoint and start its failure streak afresh."""
+    previous = endpoint.state
+    endpoint.state = Endpoint.State.ENABLED
+    endpoint.disabled_reason = ""
+    endpoint.disabled_at = None
+    endpoint.failing_since = None
+    endpoint.save(
+        update_fields=["state", "disabled_reason", "disabled_at", "failing_since", "updated_at"]
+    )
+    audit.record(actor, "endpoint.enabled", endpoint, request=request, previous_state=previous)
+
+
+def pause_endpoint(endpoint: Endpoint, *, actor, request=None) -> None:
+    """Stop sending to this endpoint until its owner enables it again (pending deliveries
+    are cancelled when they come due; replay them after enabling)."""
+    previous = endpoint.state
+    endpoint.state = Endpoint.State.PAUSED
+    endpoint.disabled_at = timezone.now()
+    endpoint.save(update_fields=["state", "disabled_at", "updated_at"])
+    audit.record(actor, "endpoint.paused", endpoint, request=request, previous_state=previous)

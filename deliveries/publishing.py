@@ -1,0 +1,158 @@
+"""publish(): the provider's one call. Validate, store, and enqueue only after commit.
+
+The Event and its Deliveries are written in the caller's transaction (a transactional
+outbox): if the caller rolls back, nothing was published and no task exists. Fan-out is one
+INSERT for all deliveries, whatever the number of endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from deliveries.models import Delivery, Event
+from subscriptions.models import Endpoint, EventType
+
+
+class PublishError(Exception):
+    """Base of everything publish() refuses. `.message` is plain words; `.errors` lists
+    {"path", "message"} pairs (path is dotted, "" for the whole payload)."""
+
+    def __init__(self, message: str, errors: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+
+
+class UnknownEventType(PublishError):
+    pass
+
+
+class InvalidPayload(PublishError):
+    pass
+
+
+class PayloadTooLarge(PublishError):
+    pass
+
+
+def get_event_type(type_name: str) -> EventType:
+    event_type = EventType.objects.filter(name=type_name).first()
+    if event_type is None:
+        raise UnknownEventType(
+            f"There is no event type named {type_name!r}.",
+            [{"path": "type", "message": "Unknown event type."}],
+        )
+    if event_type.archived:
+        raise UnknownEventType(
+            f"The event type {type_name!r} is archived and can no longer be published.",
+            [{"path": "type", "message": "Archived event type."}],
+        )
+    return event_type
+
+
+def validate_payload(event_type: EventType, data) -> None:
+    """Check `data` against the type's JSON Schema and the size limit; raise PublishError."""
+    try:
+        size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+    except (TypeError, ValueError) as exc:
+        raise InvalidPayload(
+            "The payload is not JSON-serialisable.", [{"path": "", "message": str(exc)}]
+        ) from None
+    limit = int(settings.HOOKHUB_MAX_PAYLOAD_BYTES)
+    if size > limit:
+        raise PayloadTooLarge(
+            f"The payload is {size} bytes; the limit is {limit} bytes.",
+            [{"path": "", "message": f"Larger than {limit} bytes."}],
+        )
+    schema = event_type.schema or {}
+    try:
+        validator = Draft202012Validator(schema)
+        errors = sorted(validator.iter_errors(data), key=lambda err: list(err.absolute_path))
+    except SchemaError as exc:
+        raise InvalidPayload(
+            f"The event type {event_type.name!r} has an invalid schema; ask an admin to fix it.",
+            [{"path": "", "message": exc.message}],
+        ) from None
+    if errors:
+        listed = [
+            {"path": ".".join(str(part) for part in err.absolute_path), "message": err.message}
+            for err in errors
+        ]
+        where = ", ".join(item["path"] or "(whole payload)" for item in listed[:5])
+        raise InvalidPayload(
+            f"The payload does not match the {event_type.name!r} schema at: {where}.", listed
+        )
+
+
+def publish(type_name: str, data, *, idempotency_key: str | None = None, scope: str = "") -> Event:
+    """Publish one event to every enabled endpoint subscribed to its type.
+
+    Returns the Event, with `delivery_count` set. A key already used in `scope` returns the
+    original event and creates nothing (its `delivery_count` is then the stored count)."""
+    event_type = get_event_type(type_name)
+    if idempotency_key:
+        existing = _existing(scope, idempotency_key)
+        if existing is not None:
+            return existing
+    validate_payload(event_type, data)
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(
+                event_type=event_type,
+                payload=data,
+                idempotency_scope=scope,
+                idempotency_key=idempotency_key or None,
+            )
+            ids = _fan_out(event)
+    except IntegrityError:
+        # Two publishers raced on one key; the first one won.
+        if idempotency_key and (existing := _existing(scope, idempotency_key)) is not None:
+            return existing
+        raise
+    event.delivery_count = len(ids)
+    return event
+
+
+def _existing(scope: str, key: str) -> Event | None:
+    event = Event.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
+    if event is not None:
+        event.delivery_count = event.deliveries.count()
+    return event
+
+
+def _fan_out(event: Event) -> list[int]:
+    from deliveries.tasks import enqueue_batches
+
+    endpoint_ids = list(
+        Endpoint.objects.subscribed_to(event.event_type).order_by().values_list("id", flat=True)
+    )
+    if not endpoint_ids:
+        return []
+    now = timezone.now()
+    # Stamped as queued (see deliveries.engine): the sweeper leaves them alone unless the
+    # enqueue below is lost, in which case it re-enqueues them when the token lapses.
+    token = now + timedelta(seconds=float(settings.HOOKHUB_REQUEUE_AFTER))
+    rows = Delivery.objects.bulk_create(
+        [
+            Delivery(
+                event=event,
+                endpoint_id=endpoint_id,
+                status=Delivery.Status.PENDING,
+                next_attempt_at=now,
+                claimed_until=token,
+            )
+            for endpoint_id in endpoint_ids
+        ]
+    )
+    ids = [row.pk for row in rows]
+    if None in ids:  # backends that can't return ids from a bulk insert
+        ids = list(event.deliveries.values_list("id", flat=True))
+    transaction.on_commit(lambda: enqueue_batches(ids, token))
+    return ids

@@ -1,0 +1,177 @@
+"""A real HTTP receiver on 127.0.0.1 for tests: records every request, answers as told.
+
+    receiver.on("/hook", Reply(500), Reply(200))   # first call 500, then 200 from there on
+    url = receiver.url("/hook")
+    ...
+    receiver.wait_for(2)
+    assert receiver.requests[0].headers["webhook-id"] == ...
+
+Threaded, keep-alive (HTTP/1.1) and with Nagle off, so it is fast enough for load tests.
+Every slow behaviour is bounded and wakes up when the receiver stops.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    body: bytes = b"ok"
+    delay: float = 0.0  # seconds to wait before answering at all
+    drip: float = 0.0  # seconds between body bytes (the body is sent one byte at a time)
+    huge: int = 0  # send this many bytes of body instead of `body`, streamed
+    redirect: str | None = None  # Location header (status defaults to 302 via redirect_to)
+    reset: bool = False  # close the connection with a TCP RST instead of answering
+
+
+def redirect_to(location: str, status: int = 302) -> Reply:
+    return Reply(status=status, headers={"Location": location}, body=b"", redirect=location)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict  # lower-cased names
+    body: bytes
+    received_at: float  # time.time()
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._replies: dict[str, list[Reply]] = {}
+        self._calls: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self.stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- configuration ---------------------------------------------------------------------
+    def on(self, path: str, *replies: Reply) -> None:
+        with self._lock:
+            self._replies[path] = list(replies) or [Reply()]
+            self._calls[path] = 0
+
+    def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_address[1]
+
+    # -- observation -----------------------------------------------------------------------
+    def requests_to(self, path: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [req for req in self.requests if req.path == path]
+
+    def wait_for(self, count: int, timeout: float = 10.0, path: str | None = None) -> bool:
+        """Block until `count` requests (to `path`, if given) arrived; False on timeout."""
+        end = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                seen = [r for r in self.requests if path is None or r.path == path]
+                if len(seen) >= count:
+                    return True
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._arrived.wait(min(left, 0.5))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(_Handler):
+            owner = receiver
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _record_and_pick(self, request: RecordedRequest) -> Reply:
+        with self._arrived:
+            self.requests.append(request)
+            self._arrived.notify_all()
+            replies = self._replies.get(request.path) or [Reply()]
+            index = self._calls.get(request.path, 0)
+            self._calls[request.path] = index + 1
+            return replies[min(index, len(replies) - 1)]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: Receiver
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - quiet test output
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        recorded = RecordedRequest(
+            method=self.command,
+            path=self.path,
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=body,
+            received_at=time.time(),
+        )
+        reply = self.owner._record_and_pick(recorded)
+        stopping = self.owner.stopping
+        if reply.delay and stopping.wait(reply.delay):
+            return
+        if reply.reset:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        size = reply.huge or len(reply.body)
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        try:
+            if reply.huge:
+                block = b"x" * 65536
+                sent = 0
+                while sent < size and not stopping.is_set():
+                    piece = block[: size - sent]
+                    self.wfile.write(piece)
+                    sent += len(piece)
+            elif reply.drip:
+                for index in range(len(reply.body)):
+                    self.wfile.write(reply.body[index : index + 1])
+                    self.wfile.flush()
+                    if stopping.wait(reply.drip):
+                        return
+            else:
+                self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _handle
