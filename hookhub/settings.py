@@ -244,8 +244,17 @@ HOOKHUB_RESPONSE_BODY_CAP = env_int("HOOKHUB_RESPONSE_BODY_CAP", 16 * 1024)
 HOOKHUB_MAX_PAYLOAD_BYTES = env_int("HOOKHUB_MAX_PAYLOAD_BYTES", 256 * 1024)
 HOOKHUB_DISABLE_AFTER = env_float("HOOKHUB_DISABLE_AFTER", 5 * 24 * 3600)
 HOOKHUB_SECRET_ROTATION_GRACE = env_float("HOOKHUB_SECRET_ROTATION_GRACE", 24 * 3600)
+HOOKHUB_MAX_CUSTOM_HEADERS = env_int("HOOKHUB_MAX_CUSTOM_HEADERS", 20)
+# The API's delivery detail shows at most this many (newest) attempts.
+HOOKHUB_API_ATTEMPTS_LIMIT = env_int("HOOKHUB_API_ATTEMPTS_LIMIT", 50)
 HOOKHUB_SWEEP_INTERVAL = env_float("HOOKHUB_SWEEP_INTERVAL", 1.0)
 HOOKHUB_CLAIM_BATCH = env_int("HOOKHUB_CLAIM_BATCH", 50)
+# Concurrent sends per worker process (one kept-alive session per thread).
+HOOKHUB_SEND_THREADS = env_int("HOOKHUB_SEND_THREADS", 8)
+# Slack added to a claim's lease (deadline x rounds) before the sweeper may take it back.
+HOOKHUB_CLAIM_MARGIN = env_float("HOOKHUB_CLAIM_MARGIN", 5.0)
+# A queued delivery whose task never ran (lost enqueue) is re-enqueued after this long.
+HOOKHUB_REQUEUE_AFTER = env_float("HOOKHUB_REQUEUE_AFTER", 60.0)
 HOOKHUB_USER_AGENT = env_str("HOOKHUB_USER_AGENT", "HookHub/0.1 (+webhooks)")
 # Keys that encrypt signing secrets at rest: the first encrypts, all decrypt (rotation).
 # Unset: one key derived from SECRET_KEY.
