@@ -184,10 +184,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "subscriptions.api.schema.HookHubAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+    "EXCEPTION_HANDLER": "subscriptions.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HookHub API",
@@ -198,7 +198,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No outside requests from the docs pages: Swagger UI's online validator badge is off.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # add_webhooks must run before postprocess_schema_enums, which rebuilds the components
+    # (including the serializers only webhooks use).
     "POSTPROCESSING_HOOKS": [
+        "subscriptions.openapi.add_webhooks",
         "drf_spectacular.hooks.postprocess_schema_enums",
     ],
 }

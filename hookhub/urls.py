@@ -2,13 +2,33 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+
+from hookhub.csp import csp_update
+from subscriptions.api.docs import CachedSpectacularAPIView
+
+# Swagger UI and Redoc set inline styles (React / styled-components) and Redoc builds its
+# search worker from a blob: URL; their scripts are static files, never inline.
+docs_csp = csp_update(style_src=["'unsafe-inline'"], worker_src=["'self'", "blob:"])
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="subscriptions:endpoint-list"), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("hookhub.api_urls")),
+    path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/docs/",
+        docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        name="swagger-ui",
+    ),
+    path("api/redoc/", docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("", include("subscriptions.urls")),
     path("", include("deliveries.urls")),
     path("", include("demo.urls")),
 ]
+
+# JSON errors under /api/, Django's pages elsewhere.
+handler404 = "subscriptions.api.errors.json_not_found"
+handler500 = "subscriptions.api.errors.json_server_error"

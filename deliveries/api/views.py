@@ -1,0 +1,172 @@
+"""REST API for publishing events, reading deliveries and replaying them."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from deliveries.api.serializers import (
+    DeliveryDetailSerializer,
+    DeliveryFilterSerializer,
+    DeliverySerializer,
+    EventAcceptedSerializer,
+    EventIngestSerializer,
+    TestEventSerializer,
+)
+from subscriptions import access
+from subscriptions.api.pagination import NewestFirst
+from subscriptions.api.schema import ErrorSerializer
+
+
+class IsStaff(permissions.BasePermission):
+    message = "Publishing events needs a staff user's token."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_staff)
+
+
+class EventIngestView(generics.GenericAPIView):
+    serializer_class = EventIngestSerializer
+    permission_classes = [permissions.IsAuthenticated, IsStaff]
+
+    @extend_schema(
+        summary="Publish an event (staff tokens)",
+        description="Stores the event and one delivery per subscribed endpoint, then "
+        "returns at once; delivery happens in the background. With an `idempotency_key` "
+        "already used by this user, the first event's id is returned and nothing new is made.",
+        responses={202: EventAcceptedSerializer},
+    )
+    def post(self, request):
+        from deliveries.publishing import PublishError, publish
+
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        try:
+            event = publish(
+                values["type"],
+                values["data"],
+                idempotency_key=values.get("idempotency_key") or None,
+                scope=f"user:{request.user.pk}",
+            )
+        except PublishError as error:
+            raise ValidationError(publish_errors(error)) from None
+        body = EventAcceptedSerializer({"id": event.uid, "deliveries": event.deliveries.count()})
+        return Response(body.data, status=status.HTTP_202_ACCEPTED)
+
+
+def publish_errors(error) -> dict:
+    """A PublishError as field errors: unknown types belong to `type`, the rest to `data`."""
+    from deliveries.publishing import UnknownEventType
+
+    field = "type" if isinstance(error, UnknownEventType) else "data"
+    errors = getattr(error, "errors", None)
+    if isinstance(errors, dict) and errors:
+        return {
+            field: [f"{path or '(top level)'}: {message}" for path, message in _flatten(errors)]
+        }
+    if isinstance(errors, list | tuple) and errors:
+        return {field: [str(item) for item in errors]}
+    return {field: [str(error)]}
+
+
+def _flatten(errors: dict):
+    for path, messages in errors.items():
+        if isinstance(messages, list | tuple):
+            for message in messages:
+                yield path, message
+        else:
+            yield path, messages
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List deliveries, newest first",
+        parameters=[DeliveryFilterSerializer],
+    ),
+    retrieve=extend_schema(summary="Read a delivery with its attempts"),
+)
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    pagination_class = NewestFirst
+    lookup_field = "uid"
+    lookup_url_kwarg = "id"
+
+    def get_serializer_class(self):
+        return DeliveryDetailSerializer if self.action == "retrieve" else DeliverySerializer
+
+    def get_queryset(self):
+        queryset = access.deliveries_for(self.request.user)
+        if self.action != "list":
+            return queryset
+        filters = DeliveryFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        values = filters.validated_data
+        if "status" in values:
+            queryset = queryset.filter(status=values["status"])
+        if "endpoint" in values:
+            queryset = queryset.filter(endpoint__uid=values["endpoint"])
+        if "event_type" in values:
+            queryset = queryset.filter(event__event_type__name=values["event_type"])
+        return queryset
+
+    def get_object(self):
+        delivery = access.get_delivery_or_404(self.request.user, self.kwargs["id"])
+        self.check_object_permissions(self.request, delivery)
+        return delivery
+
+    @extend_schema(
+        summary="Replay a delivery",
+        description="Sends the event again now, with the same `webhook-id`. Refused (409) "
+        "while the delivery is still being sent or its endpoint is gone.",
+        request=None,
+        responses={202: DeliverySerializer, 409: ErrorSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def replay(self, request, id=None):  # noqa: A002
+        from deliveries.actions import ReplayRefused, replay
+
+        delivery = self.get_object()
+        try:
+            delivery = replay(delivery, actor=request.user, request=request)
+        except ReplayRefused as refused:
+            return Response(
+                {
+                    "detail": str(refused) or "This delivery cannot be replayed now.",
+                    "code": "replay_refused",
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        delivery = access.get_delivery_or_404(request.user, delivery.uid)
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EndpointTestView(APIView):
+    """Lives here, not in subscriptions.api: sending is the deliveries app's job, and
+    `subscriptions` never imports `deliveries`."""
+
+    @extend_schema(
+        summary="Send a test event to an endpoint",
+        description="Delivers the event type's example (or `data`) to this endpoint only, "
+        "signed like a real event, and returns the delivery to watch.",
+        request=TestEventSerializer,
+        responses={202: DeliverySerializer},
+    )
+    def post(self, request, id):  # noqa: A002
+        from deliveries.actions import send_test
+
+        endpoint = access.get_endpoint_or_404(request.user, id)
+        serializer = TestEventSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        delivery = send_test(
+            endpoint,
+            serializer.validated_data["event_type"],
+            actor=request.user,
+            data=serializer.validated_data.get("data"),
+            request=request,
+        )
+        delivery = access.get_delivery_or_404(request.user, delivery.uid)
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

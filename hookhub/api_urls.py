@@ -1,0 +1,22 @@
+"""The REST API under /api/v1/: one router for both apps (cookiecutter-django's api_router)."""
+
+from __future__ import annotations
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from deliveries.api.views import DeliveryViewSet, EndpointTestView, EventIngestView
+from subscriptions.api.views import EndpointViewSet, EventTypeViewSet
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("event-types", EventTypeViewSet, basename="event-type")
+router.register("endpoints", EndpointViewSet, basename="endpoint")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+
+urlpatterns = [
+    path("events/", EventIngestView.as_view(), name="event-ingest"),
+    path("endpoints/<uuid:id>/test/", EndpointTestView.as_view(), name="endpoint-test"),
+    *router.urls,
+]

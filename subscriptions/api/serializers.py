@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from subscriptions.models import Endpoint, EventType
+from subscriptions.schemas import check_event_example, check_event_schema
+
+# Headers HookHub sets itself on every delivery; a custom header may not replace them.
+RESERVED_HEADERS = {
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "transfer-encoding",
+    "connection",
+}
+
+
+def _raise_drf(error: DjangoValidationError):
+    raise serializers.ValidationError(list(error.messages)) from None
+
+
+class EventTypeSerializer(serializers.ModelSerializer):
+    schema = serializers.JSONField(
+        required=False, help_text="JSON Schema (Draft 2020-12) of the event's `data`."
+    )
+    example = serializers.JSONField(
+        required=False, allow_null=True, help_text="An example `data` payload."
+    )
+
+    class Meta:
+        model = EventType
+        fields = [
+            "name",
+            "description",
+            "method",
+            "schema",
+            "example",
+            "version",
+            "archived",
+            "source",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["source", "version", "created_at", "updated_at"]
+
+    def validate_schema(self, value):
+        try:
+            check_event_schema(value)
+        except DjangoValidationError as error:
+            _raise_drf(error)
+        return value
+
+    def validate(self, attrs):
+        if self.instance is not None:
+            if self.instance.source == EventType.Source.CODE:
+                raise serializers.ValidationError(
+                    f"{self.instance.name!r} is declared in code; change it there "
+                    "(a code deploy re-syncs it)."
+                )
+            if "name" in attrs and attrs["name"] != self.instance.name:
+                raise serializers.ValidationError({"name": ["An event type cannot be renamed."]})
+        schema = attrs.get("schema", getattr(self.instance, "schema", None) or {})
+        example = attrs.get("example", getattr(self.instance, "example", None))
+        if "schema" in attrs or "example" in attrs:
+            try:
+                check_event_example(schema, example)
+            except DjangoValidationError as error:
+                raise serializers.ValidationError({"example": list(error.messages)}) from None
+        return attrs
+
+    def create(self, validated_data):
+        validated_data.setdefault("schema", {"type": "object"})
+        return EventType.objects.create(source=EventType.Source.ADMIN, **validated_data)
+
+
+class HeadersField(serializers.DictField):
+    child = serializers.CharField(max_length=1000, allow_blank=True)
+
+    def to_internal_value(self, data):
+        headers = super().to_internal_value(data)
+        limit = settings.HOOKHUB_MAX_CUSTOM_HEADERS
+        if len(headers) > limit:
+            raise serializers.ValidationError(f"At most {limit} custom headers.")
+        for name, value in headers.items():
+            if not name or not all(
+                33 <= ord(c) < 127 and c not in '()<>@,;:\\"/[]?={}' for c in name
+            ):
+                raise serializers.ValidationError(f"{name!r} is not a valid header name.")
+            if name.lower() in RESERVED_HEADERS:
+                raise serializers.ValidationError(
+                    f"{name!r} is set by HookHub and cannot be replaced."
+                )
+            if "\r" in value or "\n" in value:
+                raise serializers.ValidationError(f"The value of {name!r} contains a line break.")
+        return headers
+
+
+class EndpointSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uid", read_only=True)
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    event_types = serializers.SlugRelatedField(
+        many=True,
+        slug_field="name",
+        queryset=EventType.objects.filter(archived=False),
+        required=False,
+        help_text="Names of the event types this endpoint receives.",
+    )
+    headers = HeadersField(required=False, help_text="Extra headers sent with every delivery.")
+
+    class Meta:
+        model = Endpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "all_event_types",
+            "headers",
+            "state",
+            "disabled_reason",
+            "disabled_at",
+            "rate_limit",
+            "owner",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["disabled_reason", "disabled_at", "created_at", "updated_at"]
+
+    def validate_state(self, value: str) -> str:
+        if value == Endpoint.State.DISABLED:
+            raise serializers.ValidationError(
+                "Only HookHub disables an endpoint (after continuous failures); "
+                "choose 'enabled' or 'paused'."
+            )
+        return value
+
+    def validate_url(self, value: str) -> str:
+        from subscriptions.addresses import validate_endpoint_url
+
+        try:
+            validate_endpoint_url(value)
+        except DjangoValidationError as error:
+            _raise_drf(error)
+        return value
+
+    def validate_rate_limit(self, value):
+        if value is not None and value < 1:
+            raise serializers.ValidationError("Use a positive number, or null for no limit.")
+        return value
+
+    def update(self, instance, validated_data):
+        if validated_data.get("state") == Endpoint.State.ENABLED and (
+            instance.state != Endpoint.State.ENABLED
+        ):
+            # Re-enabling starts a fresh failure window, like the dashboard's button.
+            instance.disabled_reason = ""
+            instance.disabled_at = None
+            instance.failing_since = None
+        return super().update(instance, validated_data)
+
+
+class EndpointWithSecretSerializer(EndpointSerializer):
+    secret = serializers.SerializerMethodField(help_text="The signing secret (`whsec_...`).")
+
+    class Meta(EndpointSerializer.Meta):
+        fields = [*EndpointSerializer.Meta.fields, "secret"]
+
+    def get_secret(self, instance) -> str:
+        return instance.secret
+
+
+class SecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(read_only=True, help_text="The new signing secret.")
+    previous_secret_expires_at = serializers.DateTimeField(
+        read_only=True,
+        help_text="Until then the old secret also signs, so receivers can switch over.",
+    )

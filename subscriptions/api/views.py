@@ -1,0 +1,156 @@
+"""REST API for the catalogue (event types) and subscribers' endpoints.
+
+Owner scoping goes through `subscriptions.access`, like the dashboard: another user's
+endpoint is a 404 on every method, so its existence never leaks."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from subscriptions import access, audit
+from subscriptions.api.pagination import ByName, NewestFirst
+from subscriptions.api.serializers import (
+    EndpointSerializer,
+    EndpointWithSecretSerializer,
+    EventTypeSerializer,
+    SecretSerializer,
+)
+from subscriptions.models import EventType
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    message = "Only staff may change the event catalogue."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or bool(request.user.is_staff)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List event types (the catalogue)"),
+    retrieve=extend_schema(summary="Read one event type"),
+    create=extend_schema(summary="Create an event type (staff)"),
+    partial_update=extend_schema(summary="Change an event type (staff, admin-created only)"),
+)
+class EventTypeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = EventTypeSerializer
+    permission_classes = [permissions.IsAuthenticated, IsStaffOrReadOnly]
+    pagination_class = ByName
+    lookup_field = "name"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        queryset = EventType.objects.all()
+        # Subscribers see the active catalogue; staff also see archived types.
+        if not self.request.user.is_staff:
+            queryset = queryset.filter(archived=False)
+        return queryset
+
+    @transaction.atomic
+    def perform_create(self, serializer):
+        event_type = serializer.save()
+        audit.record(self.request.user, "event_type.created", event_type, request=self.request)
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        changed = sorted(serializer.validated_data)
+        event_type = serializer.save()
+        audit.record(
+            self.request.user,
+            "event_type.updated",
+            event_type,
+            request=self.request,
+            fields=changed,
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List your endpoints (staff: everyone's)"),
+    retrieve=extend_schema(summary="Read one endpoint"),
+    create=extend_schema(
+        summary="Register an endpoint",
+        responses={201: EndpointWithSecretSerializer},
+        description="The response includes the signing `secret`; it is shown again only "
+        "after a rotation.",
+    ),
+    partial_update=extend_schema(summary="Change an endpoint"),
+    destroy=extend_schema(summary="Delete an endpoint"),
+)
+class EndpointViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = EndpointSerializer
+    pagination_class = NewestFirst
+    lookup_field = "uid"
+    lookup_url_kwarg = "id"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return access.endpoints_for(self.request.user).prefetch_related("event_types")
+
+    def get_object(self):
+        endpoint = access.get_endpoint_or_404(self.request.user, self.kwargs["id"])
+        self.check_object_permissions(self.request, endpoint)
+        return endpoint
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            endpoint = serializer.save(owner=request.user)
+            audit.record(request.user, "endpoint.created", endpoint, request=request)
+        body = EndpointWithSecretSerializer(endpoint, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @transaction.atomic
+    def perform_update(self, serializer):
+        changed = sorted(serializer.validated_data)
+        endpoint = serializer.save()
+        audit.record(
+            self.request.user, "endpoint.updated", endpoint, request=self.request, fields=changed
+        )
+
+    @transaction.atomic
+    def perform_destroy(self, instance):
+        audit.record(
+            self.request.user, "endpoint.deleted", instance, request=self.request, url=instance.url
+        )
+        instance.delete()
+
+    @extend_schema(
+        summary="Rotate the signing secret",
+        description="Makes a new secret. The old one keeps signing alongside it for "
+        "`HOOKHUB_SECRET_ROTATION_GRACE` seconds so receivers can switch without dropping "
+        "events.",
+        request=None,
+        responses={200: SecretSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, id=None):  # noqa: A002 - the URL's name for the uid
+        endpoint = self.get_object()
+        with transaction.atomic():
+            secret = endpoint.rotate_secret()
+            audit.record(request.user, "endpoint.secret_rotated", endpoint, request=request)
+        return Response(
+            SecretSerializer(
+                {
+                    "secret": secret,
+                    "previous_secret_expires_at": endpoint.previous_secret_expires_at,
+                }
+            ).data
+        )
