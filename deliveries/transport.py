@@ -130,19 +130,23 @@ def _classify(exc: BaseException) -> tuple[str, str]:
             or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
         )
     text = str(exc)[:MESSAGE_MAX]
+    # Specific causes first: urllib3's NewConnectionError subclasses its connect-timeout error.
     for item in chain:
-        if isinstance(item, (_DeadlineExceeded, requests.exceptions.Timeout, socket.timeout)):
-            return ErrorClass.TIMEOUT, text or "The receiver did not answer in time."
-        if isinstance(item, urllib3.exceptions.TimeoutError):
-            return ErrorClass.TIMEOUT, text
-        if isinstance(item, (requests.exceptions.SSLError, ssl.SSLError)):
+        if isinstance(item, requests.exceptions.SSLError | ssl.SSLError):
             return ErrorClass.TLS, text
         if isinstance(item, ConnectionResetError | BrokenPipeError):
             return ErrorClass.CONNECTION_RESET, text
-        if isinstance(item, ConnectionRefusedError):
+        if isinstance(item, ConnectionRefusedError | urllib3.exceptions.NewConnectionError):
             return ErrorClass.CONNECT, text
-        if isinstance(item, urllib3.exceptions.NewConnectionError):
-            return ErrorClass.CONNECT, text
+    for item in chain:
+        if isinstance(
+            item,
+            _DeadlineExceeded
+            | requests.exceptions.Timeout
+            | socket.timeout
+            | urllib3.exceptions.TimeoutError,
+        ):
+            return ErrorClass.TIMEOUT, text or "The receiver did not answer in time."
     if "reset" in text.lower() or "RemoteDisconnected" in text or "aborted" in text.lower():
         return ErrorClass.CONNECTION_RESET, text
     if isinstance(exc, requests.exceptions.ConnectionError):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import StaffFactory, UserFactory
+from tests.receivers import Receiver
 
 
 @pytest.fixture
@@ -24,3 +25,11 @@ def staff(db):
 def owner_client(client, owner):
     client.force_login(owner)
     return client
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP receiver on 127.0.0.1 (see tests/receivers.py), stopped after the test."""
+    server = Receiver().start()
+    yield server
+    server.stop()

@@ -43,6 +43,7 @@ class RecordedRequest:
     headers: dict  # lower-cased names
     body: bytes
     received_at: float  # time.time()
+    client_port: int  # tells kept-alive connections apart
 
 
 class Receiver:
@@ -139,6 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
             received_at=time.time(),
+            client_port=self.client_address[1],
         )
         reply = self.owner._record_and_pick(recorded)
         stopping = self.owner.stopping

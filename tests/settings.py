@@ -7,7 +7,20 @@ os.environ.setdefault("HOOKHUB_TESTING", "1")
 os.environ.setdefault("HOOKHUB_ALLOWED_CIDRS", "127.0.0.0/8,::1/128")
 
 from hookhub.settings import *  # noqa: E402, F403
-from hookhub.settings import Q_CLUSTER  # noqa: E402
+from hookhub.settings import DATABASES, Q_CLUSTER  # noqa: E402
+
+# SQLite tests use a file, unique per pytest process, not an in-memory database: tests that
+# start real worker processes (tests/deliveries) hand them this file through DATABASE_URL.
+# PostgreSQL keeps Django's default test database name (test_<name>), which they reuse.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get(
+            "HOOKHUB_TEST_DB",
+            os.path.join(tempfile.gettempdir(), f"hookhub-test-{os.getpid()}.sqlite3"),
+        )
+    }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,114 @@
+"""The transport against a real receiver on 127.0.0.1: every failure becomes a result."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from django.test import override_settings
+
+from deliveries import transport
+from deliveries.models import Attempt
+from tests.receivers import Reply, redirect_to
+
+E = Attempt.ErrorClass
+
+
+def post(url: str) -> transport.TransportResult:
+    return transport.send("POST", url, {"content-type": "application/json"}, b'{"a":1}')
+
+
+def test_success_reports_status_headers_body_and_duration(receiver):
+    receiver.on("/ok", Reply(204, headers={"X-Seen": "yes"}, body=b""))
+    result = post(receiver.url("/ok"))
+    assert result.succeeded and result.status == 204 and result.error_class == E.NONE
+    assert result.headers["X-Seen"] == "yes"
+    assert result.duration_ms >= 0
+    assert receiver.requests[0].body == b'{"a":1}'
+
+
+def test_connections_are_reused_per_host(receiver):
+    for _ in range(5):
+        assert post(receiver.url("/ok")).succeeded
+    # The receiver is HTTP/1.1 keep-alive: one pooled connection carries all five.
+    assert len(receiver.requests) == 5
+    assert len({r.client_port for r in receiver.requests}) == 1
+
+
+def test_connection_refused_is_a_connect_error():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    result = post(f"http://127.0.0.1:{port}/")
+    assert result.error_class == E.CONNECT and result.status is None
+
+
+def test_connection_reset_is_reported(receiver):
+    receiver.on("/reset", Reply(reset=True))
+    result = post(receiver.url("/reset"))
+    assert result.error_class == E.CONNECTION_RESET, result.error_message
+
+
+@override_settings(HOOKHUB_DELIVERY_DEADLINE=0.5)
+def test_a_receiver_that_never_answers_times_out_at_the_deadline(receiver):
+    receiver.on("/slow", Reply(delay=5))
+    start = time.monotonic()
+    result = post(receiver.url("/slow"))
+    assert result.error_class == E.TIMEOUT
+    assert time.monotonic() - start < 1.5
+
+
+@override_settings(HOOKHUB_DELIVERY_DEADLINE=1.0)
+def test_a_slow_drip_is_cut_off_at_the_deadline(receiver):
+    receiver.on("/drip", Reply(200, body=b"x" * 40, drip=0.2))  # would take 8 s
+    start = time.monotonic()
+    result = post(receiver.url("/drip"))
+    elapsed = time.monotonic() - start
+    assert result.error_class == E.TIMEOUT and not result.succeeded
+    assert 0.9 < elapsed < 1.6, elapsed
+    assert result.status == 200  # it did start answering
+
+
+@override_settings(HOOKHUB_RESPONSE_BODY_CAP=1024)
+def test_a_50_mb_answer_is_read_only_up_to_the_cap(receiver):
+    receiver.on("/huge", Reply(200, huge=50 * 1024 * 1024))
+    start = time.monotonic()
+    result = post(receiver.url("/huge"))
+    assert result.succeeded and result.truncated
+    assert len(result.body) == 1024
+    assert time.monotonic() - start < 2  # not 50 MB worth of reading
+
+
+def test_redirects_are_never_followed(receiver):
+    receiver.on("/moved", redirect_to(receiver.url("/elsewhere"), 301))
+    result = post(receiver.url("/moved"))
+    assert result.status == 301 and result.error_class == E.HTTP_STATUS
+    assert result.headers["Location"].endswith("/elsewhere")
+    time.sleep(0.1)
+    assert receiver.requests_to("/elsewhere") == []
+
+
+def test_a_redirect_to_the_metadata_address_is_never_followed(receiver):
+    receiver.on("/evil", redirect_to("http://169.254.169.254/latest/meta-data/", 307))
+    result = post(receiver.url("/evil"))
+    assert result.status == 307 and not result.succeeded
+    assert [r.path for r in receiver.requests] == ["/evil"]
+
+
+@pytest.mark.parametrize(
+    ("url", "error_class"),
+    [
+        ("ftp://127.0.0.1/x", E.INVALID_URL),
+        ("http://user:pw@127.0.0.1/x", E.INVALID_URL),
+        ("http://no-such-host.invalid/x", E.DNS),
+    ],
+)
+def test_unusable_urls_are_results_not_exceptions(url, error_class):
+    assert post(url).error_class == error_class
+
+
+def test_host_header_keeps_the_name_while_connecting_to_the_checked_address(receiver):
+    result = post(receiver.url("/named", host="localhost"))
+    assert result.succeeded
+    assert receiver.requests[0].headers["host"] == f"localhost:{receiver.port}"
