@@ -5,7 +5,6 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -54,33 +53,29 @@ class EventIngestView(generics.GenericAPIView):
                 scope=f"user:{request.user.pk}",
             )
         except PublishError as error:
-            raise ValidationError(publish_errors(error)) from None
-        body = EventAcceptedSerializer({"id": event.uid, "deliveries": event.deliveries.count()})
+            return publish_error_response(error)
+        count = getattr(event, "delivery_count", None)
+        if count is None:
+            count = event.deliveries.count()
+        body = EventAcceptedSerializer({"id": event.uid, "deliveries": count})
         return Response(body.data, status=status.HTTP_202_ACCEPTED)
 
 
-def publish_errors(error) -> dict:
-    """A PublishError as field errors: unknown types belong to `type`, the rest to `data`."""
+def publish_error_response(error, data_field: str = "data") -> Response:
+    """A PublishError as the API's 400: its message, and each `{path, message}` as a field
+    error (unknown types under `type`, payload problems under `data`)."""
     from deliveries.publishing import UnknownEventType
 
-    field = "type" if isinstance(error, UnknownEventType) else "data"
-    errors = getattr(error, "errors", None)
-    if isinstance(errors, dict) and errors:
-        return {
-            field: [f"{path or '(top level)'}: {message}" for path, message in _flatten(errors)]
-        }
-    if isinstance(errors, list | tuple) and errors:
-        return {field: [str(item) for item in errors]}
-    return {field: [str(error)]}
-
-
-def _flatten(errors: dict):
-    for path, messages in errors.items():
-        if isinstance(messages, list | tuple):
-            for message in messages:
-                yield path, message
-        else:
-            yield path, messages
+    field = "type" if isinstance(error, UnknownEventType) else data_field
+    messages = [
+        f"{item['path']}: {item['message']}" if item.get("path") else item["message"]
+        for item in error.errors
+        if item.get("path") != "type"
+    ] or [error.message]
+    return Response(
+        {"detail": error.message, "code": "invalid", "errors": {field: messages}},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
 
 
 @extend_schema_view(
@@ -134,10 +129,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             delivery = replay(delivery, actor=request.user, request=request)
         except ReplayRefused as refused:
             return Response(
-                {
-                    "detail": str(refused) or "This delivery cannot be replayed now.",
-                    "code": "replay_refused",
-                },
+                {"detail": refused.message, "code": "replay_refused"},
                 status=status.HTTP_409_CONFLICT,
             )
         delivery = access.get_delivery_or_404(request.user, delivery.uid)
@@ -157,16 +149,20 @@ class EndpointTestView(APIView):
     )
     def post(self, request, id):  # noqa: A002
         from deliveries.actions import send_test
+        from deliveries.publishing import PublishError
 
         endpoint = access.get_endpoint_or_404(request.user, id)
         serializer = TestEventSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        delivery = send_test(
-            endpoint,
-            serializer.validated_data["event_type"],
-            actor=request.user,
-            data=serializer.validated_data.get("data"),
-            request=request,
-        )
+        try:
+            delivery = send_test(
+                endpoint,
+                serializer.validated_data["event_type"],
+                actor=request.user,
+                data=serializer.validated_data.get("data"),
+                request=request,
+            )
+        except PublishError as error:
+            return publish_error_response(error)
         delivery = access.get_delivery_or_404(request.user, delivery.uid)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

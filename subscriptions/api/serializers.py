@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import serializers
 
 from subscriptions.models import Endpoint, EventType
@@ -155,13 +156,15 @@ class EndpointSerializer(serializers.ModelSerializer):
         return value
 
     def update(self, instance, validated_data):
-        if validated_data.get("state") == Endpoint.State.ENABLED and (
-            instance.state != Endpoint.State.ENABLED
-        ):
-            # Re-enabling starts a fresh failure window, like the dashboard's button.
+        # The same field changes as deliveries.actions.enable_endpoint / pause_endpoint
+        # (which this app may not import): re-enabling starts a fresh failure window.
+        state = validated_data.get("state")
+        if state == Endpoint.State.ENABLED and instance.state != Endpoint.State.ENABLED:
             instance.disabled_reason = ""
             instance.disabled_at = None
             instance.failing_since = None
+        elif state == Endpoint.State.PAUSED and instance.state != Endpoint.State.PAUSED:
+            instance.disabled_at = timezone.now()
         return super().update(instance, validated_data)
 
 
