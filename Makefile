@@ -19,13 +19,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The demo's endpoint points at the built-in inbox on 127.0.0.1, which the outbound address
+# guard refuses unless allowed; override DEMO_ALLOWED_CIDRS= to keep the guard strict.
+DEMO_ALLOWED_CIDRS ?= 127.0.0.1/32
+
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py load_demo
+	DEBUG=1 HOOKHUB_ALLOWED_CIDRS=$(DEMO_ALLOWED_CIDRS) $(BIN)/python manage.py load_demo --publish-sample
 	@echo "HookHub on http://127.0.0.1:8000 with a delivery worker. Ctrl-C stops both."
 	@trap 'kill 0' INT TERM; \
-	DEBUG=1 $(BIN)/python manage.py run_worker & \
-	DEBUG=1 $(BIN)/python manage.py runserver --noreload 127.0.0.1:8000 & \
+	DEBUG=1 HOOKHUB_ALLOWED_CIDRS=$(DEMO_ALLOWED_CIDRS) $(BIN)/python manage.py run_worker & \
+	DEBUG=1 HOOKHUB_ALLOWED_CIDRS=$(DEMO_ALLOWED_CIDRS) $(BIN)/python manage.py runserver --noreload 127.0.0.1:8000 & \
 	wait
 
 # Chromium for the browser tests comes from Debian's packages (never `playwright install`).

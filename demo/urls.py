@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from demo import views
 
 app_name = "demo"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("demo/inbox/", views.inbox_page, name="inbox"),
+    path("demo/inbox/<slug:inbox>/", views.inbox_receive, name="inbox-receive"),
+]

@@ -1,13 +1,149 @@
+"""The subscriber dashboard's endpoint pages.
+
+Pages that act on deliveries (send test, pause/resume, delivery log) live in
+`deliveries/views.py`, because `subscriptions` never imports `deliveries`; the templates
+link both, and the delivery figures on these pages come from `deliveries`' template tags.
+"""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import json
 
-from subscriptions import access
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from subscriptions import access, audit
+from subscriptions.forms import EndpointForm, SendTestForm
+from subscriptions.models import EventType
 
 
 @login_required
 def endpoint_list(request: HttpRequest) -> HttpResponse:
-    endpoints = access.endpoints_for(request.user).prefetch_related("event_types")
+    endpoints = (
+        access.endpoints_for(request.user)
+        .prefetch_related("event_types")
+        .order_by("-created_at", "-id")
+    )
     return render(request, "subscriptions/endpoint_list.html", {"endpoints": endpoints})
+
+
+def _detail_context(request: HttpRequest, endpoint, **extra) -> dict:
+    now = timezone.now()
+    grace_active = bool(
+        endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now
+    )
+    return {
+        "endpoint": endpoint,
+        "test_form": SendTestForm(),
+        "grace_active": grace_active,
+        **extra,
+    }
+
+
+@login_required
+def endpoint_detail(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    return render(request, "subscriptions/endpoint_detail.html", _detail_context(request, endpoint))
+
+
+@login_required
+def endpoint_create(request: HttpRequest) -> HttpResponse:
+    form = EndpointForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.instance.owner = request.user
+            endpoint = form.save()
+            audit.record(request.user, "endpoint.created", endpoint, request=request)
+        messages.success(request, "Endpoint added. Copy its signing secret from this page.")
+        return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+    return render(request, "subscriptions/endpoint_form.html", {"form": form, "endpoint": None})
+
+
+@login_required
+def endpoint_edit(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    form = EndpointForm(request.POST or None, instance=endpoint)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+            audit.record(
+                request.user,
+                "endpoint.updated",
+                endpoint,
+                request=request,
+                changed=sorted(form.changed_data),
+            )
+        messages.success(request, "Endpoint saved.")
+        return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+    return render(request, "subscriptions/endpoint_form.html", {"form": form, "endpoint": endpoint})
+
+
+@login_required
+def endpoint_delete(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    if request.method == "POST":
+        with transaction.atomic():
+            audit.record(request.user, "endpoint.deleted", endpoint, request=request)
+            endpoint.delete()
+        messages.success(request, f"Endpoint {endpoint.url} deleted.")
+        return redirect("subscriptions:endpoint-list")
+    return render(request, "subscriptions/endpoint_confirm_delete.html", {"endpoint": endpoint})
+
+
+@never_cache
+@login_required
+@require_POST
+def secret_reveal(request: HttpRequest, uid) -> HttpResponse:
+    """Shows the secret in this response only (never in a URL or a redirect), and audits who
+    looked. `never_cache` keeps it out of the browser's cache."""
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    audit.record(request.user, "endpoint.secret_revealed", endpoint, request=request)
+    context = _detail_context(request, endpoint, revealed_secret=endpoint.secret)
+    return render(request, "subscriptions/endpoint_detail.html", context)
+
+
+@login_required
+@require_POST
+def secret_rotate(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    with transaction.atomic():
+        endpoint.rotate_secret()
+        audit.record(
+            request.user,
+            "endpoint.secret_rotated",
+            endpoint,
+            request=request,
+            previous_expires_at=endpoint.previous_secret_expires_at.isoformat(),
+        )
+    until = timezone.localtime(endpoint.previous_secret_expires_at)
+    messages.success(
+        request,
+        f"New signing secret created. The old one keeps signing until {until:%Y-%m-%d %H:%M %Z}.",
+    )
+    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+
+
+@login_required
+def webhook_catalogue(request: HttpRequest) -> HttpResponse:
+    """The events a subscriber can receive, with payloads and a receiver to copy."""
+    entries = []
+    for event_type in EventType.objects.filter(archived=False).order_by("name"):
+        envelope = {
+            "type": event_type.name,
+            "timestamp": "2026-11-28T10:00:00Z",
+            "data": event_type.example if event_type.example is not None else {},
+        }
+        entries.append(
+            {
+                "type": event_type,
+                "envelope": json.dumps(envelope, indent=2),
+                "schema": json.dumps(event_type.schema, indent=2),
+            }
+        )
+    return render(request, "subscriptions/webhooks.html", {"entries": entries})

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from subscriptions import catalog
-from subscriptions.models import EventType
+from subscriptions.models import Endpoint, EventType
 
 DEMO_USERS = [
     # username, password, is_staff
@@ -35,6 +35,18 @@ ADMIN_EVENT_TYPE = {
 class Command(BaseCommand):
     help = "Create the demo users and event types (safe to run again)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the web server runs; alice's demo endpoint points at its inbox.",
+        )
+        parser.add_argument(
+            "--publish-sample",
+            action="store_true",
+            help="Publish one new-subscription event, so a delivery shows up in the inbox.",
+        )
+
     @transaction.atomic
     def handle(self, *args, **options):
         User = get_user_model()
@@ -55,6 +67,24 @@ class Command(BaseCommand):
             name=ADMIN_EVENT_TYPE["name"],
             defaults={**ADMIN_EVENT_TYPE, "source": EventType.Source.ADMIN},
         )
+        alice = User.objects.get(username="alice")
+        inbox_url = f"{options['base_url'].rstrip('/')}/demo/inbox/alice/"
+        Endpoint.objects.get_or_create(
+            owner=alice,
+            url=inbox_url,
+            defaults={"description": "The demo's built-in inbox", "all_event_types": True},
+        )
+        if options["publish_sample"]:
+            from deliveries.publishing import publish
+
+            # The idempotency key makes a second `make run` publish nothing new.
+            publish(
+                "new-subscription",
+                {"username": "ada", "monthly_fee": 9.99, "start_date": "2026-11-28T10:00:00Z"},
+                idempotency_key="demo-sample-1",
+                scope="demo",
+            )
+            self.stdout.write(f"Published a sample event; watch it arrive at {inbox_url}")
         self.stdout.write("Demo data ready. Sign in at http://127.0.0.1:8000/accounts/login/")
         for username, password, is_staff in DEMO_USERS:
             role = "admin (staff)" if is_staff else "subscriber"

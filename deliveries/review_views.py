@@ -1,0 +1,133 @@
+"""Staff pages: the overview, failures across all subscribers, bulk replay, re-enabling."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from deliveries import actions, charts
+from deliveries.forms import FailureFilterForm
+from deliveries.models import Delivery, ReplayJob
+from deliveries.paging import keyset_page
+from subscriptions import access
+from subscriptions.access import staff_required
+from subscriptions.models import Endpoint
+
+
+@staff_required
+def overview(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    buckets = charts.hourly(now=now)
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    # Served by the partial index delivery_due_idx (status = pending, on next_attempt_at).
+    oldest_due = (
+        pending.filter(next_attempt_at__lte=now)
+        .select_related("endpoint", "event__event_type")
+        .order_by("next_attempt_at")
+        .first()
+    )
+    disabled = Endpoint.objects.filter(state=Endpoint.State.DISABLED).select_related("owner")
+    return render(
+        request,
+        "deliveries/review_overview.html",
+        {
+            "chart": charts.bars_svg(
+                buckets, width=720, height=160, label="Attempts per hour, last 24 hours"
+            ),
+            "succeeded_24h": sum(b.succeeded for b in buckets),
+            "failed_24h": sum(b.failed for b in buckets),
+            "queue_depth": pending.count(),
+            "oldest_due": oldest_due,
+            "disabled_endpoints": disabled.order_by("-disabled_at")[:100],
+        },
+    )
+
+
+def _failures(request: HttpRequest) -> tuple[FailureFilterForm, object]:
+    form = FailureFilterForm(request.GET or None)
+    deliveries = access.deliveries_for(request.user)
+    if not form.is_bound:
+        form = FailureFilterForm({})
+    if form.is_valid():
+        return form, form.apply(deliveries)
+    return form, deliveries.none()
+
+
+@staff_required
+def failures(request: HttpRequest) -> HttpResponse:
+    form, deliveries = _failures(request)
+    page = keyset_page(deliveries, request.GET.get("before"), settings.HOOKHUB_PAGE_SIZE)
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "deliveries/review_failures.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@staff_required
+def bulk_replay(request: HttpRequest) -> HttpResponse:
+    """GET: the dry run, how many failed deliveries the filters match. POST: start the
+    replay of exactly that set as a background job."""
+    source = request.POST if request.method == "POST" else request.GET
+    form = FailureFilterForm(source)
+    if not form.is_valid():
+        messages.error(request, "Fix the filters before replaying.")
+        return render(
+            request, "deliveries/review_failures.html", {"form": form, "page": None, "query": ""}
+        )
+    deliveries = form.apply(access.deliveries_for(request.user))
+    if request.method == "POST":
+        job = actions.start_bulk_replay(
+            deliveries, actor=request.user, filters=form.as_filters(), request=request
+        )
+        messages.success(request, f"Replaying {job.total} failed deliveries in the background.")
+        return redirect("deliveries:replay-job", uid=job.uid)
+    query = request.GET.copy()
+    return render(
+        request,
+        "deliveries/review_bulk_confirm.html",
+        {
+            "form": form,
+            "count": deliveries.count(),
+            "filters": form.as_filters(),
+            "query": query.urlencode(),
+        },
+    )
+
+
+@staff_required
+def replay_job(request: HttpRequest, uid) -> HttpResponse:
+    job = get_object_or_404(ReplayJob.objects.select_related("created_by"), uid=uid)
+    running = job.status in (ReplayJob.Status.QUEUED, ReplayJob.Status.RUNNING)
+    percent = round(100 * (job.done + job.skipped) / job.total) if job.total else 100
+    return render(
+        request,
+        "deliveries/review_replay_job.html",
+        {
+            "job": job,
+            "running": running,
+            "percent": percent,
+            "refresh_seconds": settings.HOOKHUB_PENDING_REFRESH,
+        },
+    )
+
+
+@staff_required
+@require_POST
+def endpoint_enable(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    if endpoint.state == Endpoint.State.ENABLED:
+        messages.info(request, f"{endpoint.url} is already enabled.")
+    else:
+        actions.enable_endpoint(endpoint, actor=request.user, request=request)
+        messages.success(request, f"{endpoint.url} re-enabled. New events go to it again.")
+    next_url = request.POST.get("next", "")
+    if next_url in ("failures", "overview"):
+        return redirect(f"deliveries:review-{next_url}")
+    return redirect("deliveries:review-overview")

@@ -1,0 +1,115 @@
+"""Subscriber pages that act on deliveries: send a test, pause/resume, the delivery log,
+a delivery's attempts, replay. Every object is looked up through `subscriptions.access`;
+every state change goes through `deliveries.actions` (never the transport)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from deliveries import actions
+from deliveries.forms import DeliveryFilterForm
+from deliveries.models import Delivery
+from deliveries.paging import keyset_page
+from subscriptions import access
+from subscriptions.forms import SendTestForm
+from subscriptions.models import Endpoint
+
+WAITING = (Delivery.Status.PENDING, Delivery.Status.SENDING)
+
+
+@login_required
+@require_POST
+def endpoint_pause(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    if endpoint.state == Endpoint.State.PAUSED:
+        messages.info(request, "This endpoint is already paused.")
+    else:
+        actions.pause_endpoint(endpoint, actor=request.user, request=request)
+        messages.success(
+            request, "Endpoint paused. New events are not sent to it until you resume."
+        )
+    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+
+
+@login_required
+@require_POST
+def endpoint_resume(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    if endpoint.state == Endpoint.State.ENABLED:
+        messages.info(request, "This endpoint is already enabled.")
+    else:
+        actions.enable_endpoint(endpoint, actor=request.user, request=request)
+        messages.success(request, "Endpoint enabled. New events are sent to it again.")
+    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+
+
+@login_required
+@require_POST
+def send_test(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    form = SendTestForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("event_type", []):
+            messages.error(request, f"Test not sent: {error}")
+        return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+    delivery = actions.send_test(
+        endpoint, form.cleaned_data["event_type"], actor=request.user, request=request
+    )
+    messages.success(request, f"Test {form.cleaned_data['event_type'].name} event sent.")
+    return redirect("deliveries:delivery-detail", uid=delivery.uid)
+
+
+@login_required
+def delivery_log(request: HttpRequest, uid) -> HttpResponse:
+    """One endpoint's deliveries, newest first, keyset-paginated (see `paging`)."""
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    form = DeliveryFilterForm(request.GET or None)
+    deliveries = access.deliveries_for(request.user).filter(endpoint=endpoint)
+    if form.is_bound and form.is_valid():
+        deliveries = form.apply(deliveries)
+    elif form.is_bound:
+        deliveries = deliveries.none()
+    page = keyset_page(deliveries, request.GET.get("before"), settings.HOOKHUB_PAGE_SIZE)
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "deliveries/delivery_log.html",
+        {"endpoint": endpoint, "form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def delivery_detail(request: HttpRequest, uid) -> HttpResponse:
+    """A delivery and every attempt (newest first). While it waits for the worker the page
+    reloads itself with a meta refresh (no JavaScript)."""
+    delivery = access.get_delivery_or_404(request.user, uid)
+    attempts = list(delivery.attempts.order_by("-number"))
+    return render(
+        request,
+        "deliveries/delivery_detail.html",
+        {
+            "delivery": delivery,
+            "attempts": attempts,
+            "waiting": delivery.status in WAITING,
+            "refresh_seconds": settings.HOOKHUB_PENDING_REFRESH,
+        },
+    )
+
+
+@login_required
+@require_POST
+def delivery_replay(request: HttpRequest, uid) -> HttpResponse:
+    delivery = access.get_delivery_or_404(request.user, uid)
+    try:
+        actions.replay(delivery, actor=request.user, request=request)
+    except actions.ReplayRefused as refused:
+        messages.error(request, f"Not replayed: {refused}")
+    else:
+        messages.success(request, "Replay sent. The new attempt uses the same webhook-id.")
+    return redirect("deliveries:delivery-detail", uid=delivery.uid)

@@ -1,0 +1,56 @@
+"""The demo inbox's receiving side: store a request and check its signature."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from deliveries import signing
+from demo.models import InboxRequest
+from subscriptions.models import Endpoint
+
+
+def signature_matches(url: str, headers: dict, body: bytes) -> bool | None:
+    """True if the request is signed by a current or grace-period secret of an endpoint
+    pointing at `url`; None when no endpoint points there."""
+    endpoints = list(Endpoint.objects.filter(url=url))
+    if not endpoints:
+        return None
+    msg_id = headers.get("webhook-id", "")
+    timestamp = headers.get("webhook-timestamp", "")
+    offered = {
+        entry.split(",", 1)[1]
+        for entry in headers.get("webhook-signature", "").split()
+        if entry.startswith("v1,")
+    }
+    if not (msg_id and timestamp.isdigit() and offered):
+        return False
+    for endpoint in endpoints:
+        expected = signing.sign(msg_id, int(timestamp), body, endpoint.signing_secrets())
+        for entry in expected.split():
+            value = entry.split(",", 1)[1]
+            if any(hmac.compare_digest(value, got) for got in offered):
+                return True
+    return False
+
+
+def store(request: HttpRequest, inbox: str) -> InboxRequest:
+    body = request.body
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    url = request.build_absolute_uri()
+    row = InboxRequest.objects.create(
+        inbox=inbox,
+        method=request.method,
+        url=url,
+        headers=headers,
+        body=body[: settings.HOOKHUB_RESPONSE_BODY_CAP].decode("utf-8", "replace") if body else "",
+        signature_valid=signature_matches(url, headers, body),
+    )
+    keep = settings.HOOKHUB_DEMO_INBOX_KEEP
+    stale = InboxRequest.objects.filter(inbox=inbox).order_by("-id").values_list("id", flat=True)
+    cutoff = list(stale[keep : keep + 1])
+    if cutoff:
+        InboxRequest.objects.filter(inbox=inbox, id__lte=cutoff[0]).delete()
+    return row
