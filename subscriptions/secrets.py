@@ -39,11 +39,14 @@ def _fernet_key(raw: str) -> bytes:
     return base64.urlsafe_b64encode(hashlib.sha256(raw.encode()).digest())
 
 
-def _cipher() -> MultiFernet:
-    keys = list(settings.HOOKHUB_ENCRYPTION_KEYS) or [
+def _keys() -> list[str]:
+    return list(settings.HOOKHUB_ENCRYPTION_KEYS) or [
         "hookhub-secret-encryption:" + settings.SECRET_KEY
     ]
-    return MultiFernet([Fernet(_fernet_key(key)) for key in keys])
+
+
+def _cipher() -> MultiFernet:
+    return MultiFernet([Fernet(_fernet_key(key)) for key in _keys()])
 
 
 def encrypt(plaintext: str) -> str:
@@ -58,6 +61,16 @@ def decrypt(token: str) -> str:
             "A signing secret could not be decrypted: HOOKHUB_ENCRYPTION_KEYS lacks the key "
             "it was encrypted with."
         ) from None
+
+
+def is_current(token: str) -> bool:
+    """True if `token` is encrypted under the current (first) key: rotation skips it."""
+    current = Fernet(_fernet_key(_keys()[0]))
+    try:
+        current.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def reencrypt(token: str) -> str:
