@@ -273,6 +273,8 @@ HOOKHUB_PENDING_REFRESH = env_int("HOOKHUB_PENDING_REFRESH", 2)
 HOOKHUB_DEMO_INBOX_KEEP = env_int("HOOKHUB_DEMO_INBOX_KEEP", 100)
 # Rows per DELETE when pruning, so no statement holds locks on the tables for long.
 HOOKHUB_PRUNE_BATCH_SIZE = env_int("HOOKHUB_PRUNE_BATCH_SIZE", 1000)
+# The daily prune's hour (UTC), set when its django-q2 Schedule is first created.
+HOOKHUB_PRUNE_HOUR_UTC = env_int("HOOKHUB_PRUNE_HOUR_UTC", 3)
 
 LOGGING = {
     "version": 1,
