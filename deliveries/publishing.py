@@ -57,8 +57,29 @@ def get_event_type(type_name: str) -> EventType:
     return event_type
 
 
+def nesting_depth(data, *, stop_after: int) -> int:
+    """How deeply lists and dicts nest in `data` (a scalar is 0), counted without recursion
+    so a hostile payload cannot exhaust the stack; stops counting past `stop_after`."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth > stop_after:
+                return depth
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def validate_payload(event_type: EventType, data) -> None:
     """Check `data` against the type's JSON Schema and the size limit; raise PublishError."""
+    depth_limit = int(settings.HOOKHUB_MAX_PAYLOAD_DEPTH)
+    if nesting_depth(data, stop_after=depth_limit) > depth_limit:
+        raise InvalidPayload(
+            f"The payload is nested deeper than {depth_limit} levels.",
+            [{"path": "", "message": f"Nested deeper than {depth_limit} levels."}],
+        )
     try:
         size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
     except (TypeError, ValueError) as exc:

@@ -184,6 +184,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "subscriptions.api.parsers.DepthSafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "subscriptions.api.schema.HookHubAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
@@ -247,6 +252,8 @@ HOOKHUB_CONNECT_TIMEOUT = env_float("HOOKHUB_CONNECT_TIMEOUT", 3.0)
 HOOKHUB_DELIVERY_DEADLINE = env_float("HOOKHUB_DELIVERY_DEADLINE", 15.0)
 HOOKHUB_RESPONSE_BODY_CAP = env_int("HOOKHUB_RESPONSE_BODY_CAP", 16 * 1024)
 HOOKHUB_MAX_PAYLOAD_BYTES = env_int("HOOKHUB_MAX_PAYLOAD_BYTES", 256 * 1024)
+# Deepest nesting of arrays/objects in an event's data: receivers' parsers have limits too.
+HOOKHUB_MAX_PAYLOAD_DEPTH = env_int("HOOKHUB_MAX_PAYLOAD_DEPTH", 32)
 HOOKHUB_DISABLE_AFTER = env_float("HOOKHUB_DISABLE_AFTER", 5 * 24 * 3600)
 HOOKHUB_SECRET_ROTATION_GRACE = env_float("HOOKHUB_SECRET_ROTATION_GRACE", 24 * 3600)
 HOOKHUB_MAX_CUSTOM_HEADERS = env_int("HOOKHUB_MAX_CUSTOM_HEADERS", 20)
