@@ -97,7 +97,9 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         queryset = access.deliveries_for(self.request.user)
         if self.action != "list":
             return queryset
-        filters = DeliveryFilterSerializer(data=self.request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty HTML-form value as "absent",
+        # and `?status=` should be an error like any other value outside the enum.
+        filters = DeliveryFilterSerializer(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
         values = filters.validated_data
         if "status" in values:

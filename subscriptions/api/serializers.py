@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from subscriptions.models import Endpoint, EventType
@@ -22,6 +23,13 @@ RESERVED_HEADERS = {
 }
 
 
+@extend_schema_field({"type": ["object", "array", "string", "number", "integer", "boolean"]})
+class NullableJSONField(serializers.JSONField):
+    """Any JSON value or null. drf-spectacular renders a nullable free-form field under
+    OpenAPI 3.1 as `oneOf: [{}, {type: null}]`, which `null` matches twice (so a valid null
+    response fails validation); an explicit type list plus "null" says what is meant."""
+
+
 def _raise_drf(error: DjangoValidationError):
     raise serializers.ValidationError(list(error.messages)) from None
 
@@ -30,7 +38,7 @@ class EventTypeSerializer(serializers.ModelSerializer):
     schema = serializers.JSONField(
         required=False, help_text="JSON Schema (Draft 2020-12) of the event's `data`."
     )
-    example = serializers.JSONField(
+    example = NullableJSONField(
         required=False, allow_null=True, help_text="An example `data` payload."
     )
 
