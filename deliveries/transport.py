@@ -9,8 +9,9 @@ Guarantees, each a setting read at call time:
   if any address is refused, and the connection goes to the checked address (DNS rebinding
   gains nothing) while the Host header, TLS SNI and certificate check keep the host name.
 - HOOKHUB_CONNECT_TIMEOUT bounds the TCP/TLS connect; HOOKHUB_DELIVERY_DEADLINE bounds the
-  whole exchange by the wall clock (every socket read gets only the time left), so a
-  receiver dripping a byte a second is cut off at the deadline.
+  whole exchange by the wall clock: body reads get only the time left, and a watchdog shuts
+  the socket down at the deadline, so a receiver dripping a byte a second, in its headers
+  or its body, is cut off there (requests' own read timeout is per read, not in total).
 - HOOKHUB_RESPONSE_BODY_CAP bytes of the answer are kept; reading stops there, so a 50 MB
   answer costs no more than the cap. Content is requested uncompressed, so the cap is real.
 - Redirects are never followed (a 3xx is a failed attempt, and could point anywhere).
@@ -22,7 +23,9 @@ HookHub would still need all of this around it.
 
 from __future__ import annotations
 
+import heapq
 import http.cookiejar
+import itertools
 import os
 import socket
 import ssl
@@ -36,6 +39,8 @@ import urllib3.exceptions
 from django.conf import settings
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from deliveries.models import Attempt
 from subscriptions.addresses import BlockedAddress, UnresolvableHost, check_url
@@ -66,12 +71,105 @@ class _DeadlineExceeded(Exception):
     pass
 
 
+class _Watch:
+    """The socket one send() is using, so the deadline watchdog can cut it off."""
+
+    __slots__ = ("sock", "expired", "done")
+
+    def __init__(self) -> None:
+        self.sock = None
+        self.expired = False
+        self.done = False
+
+    def fire(self) -> None:
+        self.expired = True
+        sock = self.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+            except OSError:
+                pass
+
+
+class _Watchdog:
+    """One thread per process that fires each watch whose deadline passed.
+
+    A heap with lazy cancellation instead of a Timer thread per request: at a thousand
+    requests a second, starting threads would cost more than the requests."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._order = itertools.count()
+        self._pid: int | None = None
+
+    def add(self, deadline: float, watch: _Watch) -> None:
+        with self._cond:
+            if self._pid != os.getpid():  # a forked worker inherits no running thread
+                self._pid, self._heap = os.getpid(), []
+                threading.Thread(target=self._run, name="hookhub-deadline", daemon=True).start()
+            heapq.heappush(self._heap, (deadline, next(self._order), watch))
+            if self._heap[0][2] is watch:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                deadline, _, watch = self._heap[0]
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            if not watch.done:
+                watch.fire()
+
+
+_watchdog = _Watchdog()
+
+
+class _WatchedConnectionMixin:
+    def getresponse(self, *args, **kwargs):
+        # The request is on the wire and the socket exists: hand it to this thread's watch.
+        watch = getattr(_local, "watch", None)
+        if watch is not None:
+            watch.sock = self.sock
+            if watch.expired:
+                watch.fire()
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPConnection(_WatchedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
 class PinnedAddressAdapter(HTTPAdapter):
     """Connects to the address the guard checked instead of resolving the host again.
 
     The pool is keyed by that address plus the host name, so keep-alive connections are
     reused per host; TLS still sends SNI for, and verifies the certificate against, the name.
     """
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPConnectionPool,
+            "https": _WatchedHTTPSConnectionPool,
+        }
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
@@ -189,6 +287,7 @@ def send(method: str, url: str, headers: dict[str, str], body: bytes) -> Transpo
     deadline = start + float(settings.HOOKHUB_DELIVERY_DEADLINE)
     result = TransportResult(started_at=started_at, finished_at=started_at, duration_ms=0)
     response = None
+    watch = _Watch()
     try:
         try:
             target = check_url(url)
@@ -204,6 +303,8 @@ def send(method: str, url: str, headers: dict[str, str], body: bytes) -> Transpo
         prepared.hookhub_address = target.addresses[0]
         remaining = max(0.001, deadline - time.monotonic())
         connect_timeout = min(float(settings.HOOKHUB_CONNECT_TIMEOUT), remaining)
+        _local.watch = watch
+        _watchdog.add(deadline, watch)
         response = session.send(
             prepared,
             allow_redirects=False,
@@ -234,8 +335,14 @@ def send(method: str, url: str, headers: dict[str, str], body: bytes) -> Transpo
     except BlockedAddress as exc:
         result.error_class, result.error_message = ErrorClass.BLOCKED_ADDRESS, exc.reason
     except Exception as exc:  # noqa: BLE001 - a receiver fault must become a result
-        result.error_class, result.error_message = _classify(exc)
+        if watch.expired:
+            result.error_class = ErrorClass.TIMEOUT
+            result.error_message = "The receiver did not finish answering before the deadline."
+        else:
+            result.error_class, result.error_message = _classify(exc)
     finally:
+        watch.done = True
+        _local.watch = None
         if response is not None:
             response.close()
     return _finish(result, start)

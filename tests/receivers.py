@@ -27,6 +27,7 @@ class Reply:
     body: bytes = b"ok"
     delay: float = 0.0  # seconds to wait before answering at all
     drip: float = 0.0  # seconds between body bytes (the body is sent one byte at a time)
+    header_drip: float = 0.0  # seconds between bytes of the status line and headers
     huge: int = 0  # send this many bytes of body instead of `body`, streamed
     redirect: str | None = None  # Location header (status defaults to 302 via redirect_to)
     reset: bool = False  # close the connection with a TCP RST instead of answering
@@ -152,6 +153,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         size = reply.huge or len(reply.body)
+        if reply.header_drip:
+            head = f"HTTP/1.1 {reply.status} OK\r\nContent-Length: {size}\r\n\r\n".encode()
+            try:
+                for index in range(len(head)):
+                    self.wfile.write(head[index : index + 1])
+                    self.wfile.flush()
+                    if stopping.wait(reply.header_drip):
+                        return
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)

@@ -112,3 +112,16 @@ def test_host_header_keeps_the_name_while_connecting_to_the_checked_address(rece
     result = post(receiver.url("/named", host="localhost"))
     assert result.succeeded
     assert receiver.requests[0].headers["host"] == f"localhost:{receiver.port}"
+
+
+@override_settings(HOOKHUB_DELIVERY_DEADLINE=1.0)
+def test_headers_dripped_one_byte_at_a_time_are_cut_off_at_the_deadline(receiver):
+    # requests' read timeout is per read: without the watchdog this would take ~10 s.
+    receiver.on("/slow-headers", Reply(200, header_drip=0.25))
+    start = time.monotonic()
+    result = post(receiver.url("/slow-headers"))
+    elapsed = time.monotonic() - start
+    assert result.error_class == E.TIMEOUT and not result.succeeded
+    assert result.status is None
+    assert 0.9 < elapsed < 1.6, elapsed
+    assert len(receiver.requests_to("/slow-headers")) == 1
