@@ -133,3 +133,17 @@ def test_behind_one_trusted_proxy_the_forwarded_client_address_is_throttled():
     )
     assert response.status_code == 429
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}
+
+
+def test_api_token_and_session_auth_keep_working_with_throttling_on():
+    """Bearer tokens never go through authenticate(); the session API reuses the login."""
+    from subscriptions.models import ApiToken
+
+    user = UserFactory(username="carol")
+    _, key = ApiToken.issue(user)
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/v1/endpoints/").status_code == 200
+    client = Client()
+    assert sign_in(client, "carol", PASSWORD).status_code == 302
+    assert client.get("/api/v1/endpoints/").status_code == 200
+    wrong = Client(HTTP_AUTHORIZATION="Bearer hh_not-a-real-token").get("/api/v1/endpoints/")
+    assert wrong.status_code == 401
