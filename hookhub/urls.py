@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from hookhub.csp import csp_update
-from subscriptions.api.docs import CachedSpectacularAPIView
+from subscriptions.api.docs import CachedSpectacularAPIView, LocalRedocView, redoc_bundle
 
 # Swagger UI and Redoc set inline styles (React / styled-components) and Redoc builds its
 # search worker from a blob: URL; their scripts are static files, never inline.
@@ -23,7 +23,8 @@ urlpatterns = [
         docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="swagger-ui",
     ),
-    path("api/redoc/", docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
+    path("api/redoc/", docs_csp(LocalRedocView.as_view(url_name="schema")), name="redoc"),
+    path("api/redoc/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
     path("", include("subscriptions.urls")),
     path("", include("deliveries.urls")),
     path("", include("demo.urls")),

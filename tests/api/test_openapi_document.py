@@ -196,3 +196,11 @@ def test_document_for_500_types_is_cached_and_not_rebuilt_per_request(client):
     assert len(first["webhooks"]) >= 500
     assert second == first
     assert warm < cold
+
+
+def test_redoc_bundle_is_served_locally_without_the_cdn_logo(client):
+    html = client.get("/api/redoc/").content.decode()
+    assert 'src="/api/redoc/redoc.standalone.js"' in html
+    bundle = client.get("/api/redoc/redoc.standalone.js")
+    assert bundle.status_code == 200
+    assert b"cdn.redoc.ly" not in bundle.content and b"Redoc" in bundle.content
