@@ -120,3 +120,35 @@ def test_delivery_records_audit_and_logs_hold_no_secret(
             assert secret.removeprefix("whsec_") not in haystack
         for part in signature.split():
             assert part.removeprefix("v1,") not in haystack
+
+
+def test_creating_revealing_and_rotating_secrets_leaves_them_out_of_the_audit_log(owner, receiver):
+    from django.test import Client
+    from django.urls import reverse
+
+    _, key = ApiToken.issue(owner)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    created = api.post(
+        "/api/v1/endpoints/",
+        {"url": receiver.url("/hook"), "event_types": []},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    shown = [created.json()["secret"]]
+    uid = created.json()["id"]
+    rotated = api.post(f"/api/v1/endpoints/{uid}/rotate-secret/")
+    assert rotated.status_code == 200, rotated.content
+    shown.append(rotated.json()["secret"])
+    page = Client()
+    page.force_login(owner)
+    revealed = page.post(reverse("subscriptions:secret-reveal", kwargs={"uid": uid}))
+    assert revealed.status_code == 200
+    page.post(reverse("subscriptions:secret-rotate", kwargs={"uid": uid}))
+    shown.extend(Endpoint.objects.get(uid=uid).signing_secrets())
+
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"endpoint.created", "endpoint.secret_rotated", "endpoint.secret_revealed"} <= actions
+    audit = repr(list(AuditEntry.objects.values()))
+    assert "whsec_" not in audit
+    for secret in shown:
+        assert secret.removeprefix("whsec_") not in audit
