@@ -28,23 +28,11 @@ from django.utils import timezone
 
 from deliveries import policy, signing, transport
 from deliveries.models import Attempt, Delivery, Event
+from subscriptions import headers as custom_headers
 from subscriptions.models import Endpoint
 
 Status = Delivery.Status
 Trigger = Attempt.Trigger
-
-# Headers HookHub owns; an endpoint's custom headers can't override them.
-RESERVED_HEADERS = {
-    "host",
-    "content-length",
-    "content-type",
-    "transfer-encoding",
-    "connection",
-    "user-agent",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-}
 
 
 @dataclass
@@ -113,11 +101,7 @@ def build_requests(deliveries: list[Delivery]) -> list[OutboundRequest]:
         if endpoint.pk not in secrets:
             secrets[endpoint.pk] = endpoint.signing_secrets(now)
         body = bodies[event.pk]
-        headers = {
-            str(name): str(value)
-            for name, value in (endpoint.headers or {}).items()
-            if str(name).lower() not in RESERVED_HEADERS
-        }
+        headers = custom_headers.sendable(endpoint.headers)
         headers["content-type"] = "application/json"
         headers["user-agent"] = settings.HOOKHUB_USER_AGENT
         headers.update(signing.signature_headers(event.uid, timestamp, body, secrets[endpoint.pk]))

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import models
 
+from subscriptions.login_security import client_ip
 from subscriptions.models import AuditEntry
 
 SYSTEM = "system"
@@ -22,7 +23,8 @@ def record(
     """Append one entry. `actor` is a user, or None for the system; `details` must hold no
     secrets (callers pass names, counts and reasons, never keys)."""
     user = actor if getattr(actor, "is_authenticated", False) else None
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    # Behind a proxy REMOTE_ADDR is the proxy; client_ip honours HOOKHUB_TRUSTED_PROXY_COUNT.
+    ip = client_ip(request) if request is not None else None
     return AuditEntry.objects.create(
         actor=user,
         actor_label=user.get_username() if user else SYSTEM,

@@ -1,26 +1,13 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from subscriptions.headers import check_header_count, header_problem
 from subscriptions.models import Endpoint, EventType
 from subscriptions.schemas import check_event_example, check_event_schema
-
-# Headers HookHub sets itself on every delivery; a custom header may not replace them.
-RESERVED_HEADERS = {
-    "content-type",
-    "content-length",
-    "host",
-    "user-agent",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "transfer-encoding",
-    "connection",
-}
 
 
 @extend_schema_field({"type": ["object", "array", "string", "number", "integer", "boolean"]})
@@ -93,20 +80,13 @@ class HeadersField(serializers.DictField):
 
     def to_internal_value(self, data):
         headers = super().to_internal_value(data)
-        limit = settings.HOOKHUB_MAX_CUSTOM_HEADERS
-        if len(headers) > limit:
-            raise serializers.ValidationError(f"At most {limit} custom headers.")
-        for name, value in headers.items():
-            if not name or not all(
-                33 <= ord(c) < 127 and c not in '()<>@,;:\\"/[]?={}' for c in name
-            ):
-                raise serializers.ValidationError(f"{name!r} is not a valid header name.")
-            if name.lower() in RESERVED_HEADERS:
-                raise serializers.ValidationError(
-                    f"{name!r} is set by HookHub and cannot be replaced."
-                )
-            if "\r" in value or "\n" in value:
-                raise serializers.ValidationError(f"The value of {name!r} contains a line break.")
+        try:
+            check_header_count(headers)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        problems = [p for name, value in headers.items() if (p := header_problem(name, value))]
+        if problems:
+            raise serializers.ValidationError(problems)
         return headers
 
 

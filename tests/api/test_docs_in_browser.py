@@ -4,7 +4,6 @@ render the webhooks, make no request off this machine and trip no CSP violation.
 from __future__ import annotations
 
 import os
-import shutil
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,37 +11,19 @@ import pytest
 # playwright's sync API runs an asyncio loop in this thread; the ORM calls are synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from tests.browser_support import LOOPBACK, chromium_browser, needs_chromium  # noqa: E402
 from tests.factories import EventTypeFactory  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)),
-        reason=f"*** BROWSER TESTS SKIPPED: {CHROMIUM} is missing; `make browser` installs it ***",
-    ),
+    needs_chromium,
 ]
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+    with chromium_browser() as browser:
         tab = browser.new_page()
         tab.set_default_timeout(20_000)
         hosts: list[str] = []
@@ -62,7 +43,6 @@ def page():
             ),
         )
         yield tab
-        browser.close()
         outside = {host for host in hosts if host not in LOOPBACK}
         assert hosts and not outside, f"the browser contacted non-loopback hosts: {outside}"
         assert not problems, problems
@@ -73,7 +53,8 @@ def test_redoc_shows_code_and_database_webhooks(live_server, page):
     page.goto(f"{live_server.url}/api/redoc/")
     page.get_by_text("new-subscription", exact=False).first.wait_for()
     page.get_by_text("refund-issued", exact=False).first.wait_for()
-    assert page.get_by_text("webhook-signature").count() >= 1 or page.content()
+    # Each webhook documents the Standard Webhooks headers its receiver must verify.
+    page.get_by_text("webhook-signature", exact=False).first.wait_for()
 
 
 def test_swagger_ui_renders_the_api(live_server, page):

@@ -7,7 +7,6 @@ Screenshots of the main pages are written to docs/screenshots/ (linked from the 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,44 +21,24 @@ from standardwebhooks import Webhook  # noqa: E402
 from deliveries.models import Delivery  # noqa: E402
 from deliveries.publishing import publish  # noqa: E402
 from subscriptions.models import AuditEntry, Endpoint  # noqa: E402
+from tests.browser_support import LOOPBACK, chromium_browser, needs_chromium  # noqa: E402
 from tests.factories import EndpointFactory, EventTypeFactory, StaffFactory, UserFactory  # noqa: E402
 from tests.receivers import Reply  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (os.path.exists(CHROMIUM) and shutil.which(CHROMIUM)),
-        reason=f"*** BROWSER TESTS SKIPPED: {CHROMIUM} is missing; `make browser` installs "
-        "Debian's chromium (never `playwright install`) ***",
-    ),
+    needs_chromium,
 ]
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
