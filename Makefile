@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/hookhub
 REDIS ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
+# bash for `wait -n` in `make run`.
+SHELL := /bin/bash
 
 .PHONY: run test test-sqlite test-postgres install lint format bench browser clean
 
@@ -27,10 +29,12 @@ run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 HOOKHUB_ALLOWED_CIDRS=$(DEMO_ALLOWED_CIDRS) $(BIN)/python manage.py load_demo --publish-sample
 	@echo "HookHub on http://127.0.0.1:8000 with a delivery worker. Ctrl-C stops both."
-	@trap 'kill 0' INT TERM; \
-	DEBUG=1 HOOKHUB_ALLOWED_CIDRS=$(DEMO_ALLOWED_CIDRS) $(BIN)/python manage.py run_worker & \
-	DEBUG=1 HOOKHUB_ALLOWED_CIDRS=$(DEMO_ALLOWED_CIDRS) $(BIN)/python manage.py runserver --noreload 127.0.0.1:8000 & \
-	wait
+	@# Both run until Ctrl-C; if either one exits, the other is stopped too.
+	@export DEBUG=1 HOOKHUB_ALLOWED_CIDRS=$(DEMO_ALLOWED_CIDRS); \
+	$(BIN)/python manage.py run_worker & pids=$$!; \
+	$(BIN)/python manage.py runserver --noreload 127.0.0.1:8000 & pids="$$pids $$!"; \
+	trap 'kill $$pids 2>/dev/null; wait; exit 0' INT TERM; \
+	wait -n; kill $$pids 2>/dev/null; wait
 
 # Chromium for the browser tests comes from Debian's packages (never `playwright install`).
 browser:
