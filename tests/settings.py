@@ -30,3 +30,6 @@ Q_CLUSTER["sync"] = os.environ.get("HOOKHUB_Q_SYNC", "1") == "1"
 # sign in with force_login or the login page. tests/security/test_login_throttling.py turns
 # it back on and proves the lockout.
 AXES_ENABLED = False
+# Live-server request threads must not keep PostgreSQL sessions open past their request, or
+# the test database can't be dropped at the end of the run ("being accessed by other users").
+DATABASES["default"]["CONN_MAX_AGE"] = 0
