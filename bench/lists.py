@@ -99,17 +99,21 @@ def _cursor(position: int) -> str:
     return base64.b64encode(urlencode({"p": str(position)}).encode("ascii")).decode("ascii")
 
 
-def _time_page(client: Client, url: str, headers: dict, reps: int) -> float:
-    for _ in range(2):  # warm: template loading, first-query plans
-        client.get(url, **headers)
-    times = []
+def _time_pages(client: Client, pages: dict[str, tuple[str, dict]], reps: int) -> dict:
+    """Median seconds per page. The pages take turns, request by request, so a burst of load
+    from elsewhere on the machine hits all of them alike instead of one page's whole series."""
+    for url, headers in pages.values():
+        for _ in range(2):  # warm: template loading, first-query plans
+            client.get(url, **headers)
+    times: dict[str, list[float]] = {name: [] for name in pages}
     for _ in range(reps):
-        start = time.perf_counter()
-        response = client.get(url, **headers)
-        times.append(time.perf_counter() - start)
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {url} answered {response.status_code}")
-    return common.median(times)
+        for name, (url, headers) in pages.items():
+            start = time.perf_counter()
+            response = client.get(url, **headers)
+            times[name].append(time.perf_counter() - start)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {url} answered {response.status_code}")
+    return {name: common.median(values) for name, values in times.items()}
 
 
 def _queries(client: Client, url: str, headers: dict) -> list[str]:
@@ -132,7 +136,7 @@ def _measure(ctx, endpoint, token: str, client: Client, reps: int) -> dict[str, 
         "api_first": (api, auth),
         "api_deep": (f"{api}?cursor={_cursor(deepest)}", auth),
     }
-    result = {name: _time_page(client, url, hdrs, reps) for name, (url, hdrs) in pages.items()}
+    result = _time_pages(client, pages, reps)
     ctx.extras.setdefault("list_queries", {})
     for name, (url, hdrs) in pages.items():
         sql = _queries(client, url, hdrs)

@@ -104,7 +104,27 @@ def latency_run(ctx, duration: float) -> list[float]:
         sent[publish(LATENCY_TYPE, common.payload(i)).uid] = at
     if not wait_until(lambda: ctx.receiver.count() >= count, timeout=30, interval=0.05):
         raise RuntimeError("Latency run: not every event arrived within 30 s.")
-    return [arrived - sent[msg_id] for msg_id, arrived in ctx.receiver.log() if msg_id in sent]
+    arrivals = {msg_id: arrived for msg_id, arrived in ctx.receiver.log() if msg_id in sent}
+    _breakdown(ctx, sent, arrivals)
+    return [arrived - sent[msg_id] for msg_id, arrived in arrivals.items()]
+
+
+def _breakdown(ctx, sent: dict[str, float], arrivals: dict[str, float]) -> None:
+    """Where the time goes, per event: publish() until its transaction stored the event,
+    stored until the worker started sending (commit, enqueue, broker, claim, build), and
+    sending until the receiver had the request."""
+    from deliveries.models import Attempt
+
+    stages: dict[str, list[float]] = ctx.extras.setdefault(
+        "latency_stages_ms", {"publish": [], "queue+claim": [], "send": []}
+    )
+    rows = Attempt.objects.filter(delivery__event__uid__in=list(arrivals)).values_list(
+        "delivery__event__uid", "delivery__event__created_at", "started_at"
+    )
+    for msg_id, created, started in rows:
+        stages["publish"].append((created.timestamp() - sent[msg_id]) * 1000)
+        stages["queue+claim"].append((started.timestamp() - created.timestamp()) * 1000)
+        stages["send"].append((arrivals[msg_id] - started.timestamp()) * 1000)
 
 
 def run(ctx) -> None:
@@ -205,3 +225,10 @@ def _report_latency(ctx, runs: list[tuple[list[float], list[float]]]) -> None:
             row.met = row.figure <= bound
         ctx.add(row)
     ctx.extras["latency_ms"] = [x * 1000 for _, hub in runs for x in hub]
+    stages = ctx.extras.pop("latency_stages_ms", {})
+    ctx.extras["latency_stages"] = {
+        name: {"p50": common.percentile(v, 50), "p99": common.percentile(v, 99)}
+        for name, v in stages.items()
+        if v
+    }
+    print(f"    latency stages (ms): {ctx.extras['latency_stages']}", flush=True)

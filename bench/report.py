@@ -9,7 +9,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from bench.notes import LIMITS, METHOD
+from bench.notes import CHANGES, LIMITS, METHOD
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -198,6 +198,8 @@ def write_docs(results: list[dict], elapsed: float, *, quick: bool) -> list[Path
         METHOD,
         "",
         LIMITS,
+        "",
+        CHANGES,
         "",
         "## Details of this run",
         "",
