@@ -118,31 +118,32 @@ def plots(results: list[dict]) -> list[Path]:
     import matplotlib.pyplot as plt
 
     written = []
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, (ax, rax) = plt.subplots(1, 2, figsize=(10, 4))
     for result in results:
         scaling = result["extras"].get("scaling") or {}
         if not scaling:
             continue
         workers = sorted(int(w) for w in scaling)
         label = LABELS.get(result["config"], result["config"])
-        ax.plot(
-            workers, [scaling[str(w)]["pipeline"] for w in workers], "o-", label=f"{label}: HookHub"
-        )
-        ax.plot(
-            workers,
-            [scaling[str(w)]["raw"] for w in workers],
-            "x--",
-            label=f"{label}: raw Session (serial)",
-        )
+        hub = [scaling[str(w)]["pipeline"] for w in workers]
+        raw = [scaling[str(w)]["raw"] for w in workers]
+        ax.plot(workers, hub, "o-", label=f"{label}: HookHub")
+        ax.plot(workers, raw, "x--", label=f"{label}: raw Session (serial)")
+        rax.plot(workers, [h / r for h, r in zip(hub, raw, strict=True)], "o-", label=label)
     ax.set_xlabel("worker processes")
     ax.set_ylabel("deliveries per second (median of 3)")
-    ax.set_title("Pipeline throughput vs workers (2-core machine)")
-    ax.set_xticks([1, 2, 4])
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7)
+    ax.set_title("Pipeline throughput vs workers")
+    rax.set_xlabel("worker processes")
+    rax.set_ylabel("HookHub / raw Session measured alongside")
+    rax.set_title("Ratio to the in-run baseline")
+    rax.axhline(1.0, color="grey", linewidth=0.8)
+    for axis in (ax, rax):
+        axis.set_xticks([1, 2, 4])
+        axis.set_ylim(bottom=0)
+        axis.legend(fontsize=7)
     fig.tight_layout()
     path = DOCS / "bench-throughput.png"
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     written.append(path)
 
@@ -150,8 +151,18 @@ def plots(results: list[dict]) -> list[Path]:
     for result in results:
         values = result["extras"].get("latency_ms") or []
         if values:
-            ax.hist(
-                values, bins=60, alpha=0.6, label=LABELS.get(result["config"], result["config"])
+            label = LABELS.get(result["config"], result["config"])
+            ax.hist(values, bins=60, alpha=0.6, label=label)
+            poll = float(result.get("poll") or 0) * 1000
+            bound = 25.0 if result.get("broker") == "redis" else poll + 25.0
+            ax.axvline(bound, linestyle=":", color="black", linewidth=0.8)
+            ax.annotate(
+                f"{label}: p99 target {bound:.0f} ms",
+                (bound, 0),
+                rotation=90,
+                fontsize=7,
+                xytext=(2, 10),
+                textcoords="offset points",
             )
     ax.set_xlabel("publish() -> receiver's 2xx (ms), 20 events/s, 2 workers")
     ax.set_ylabel("events")
@@ -212,6 +223,14 @@ def write_docs(results: list[dict], elapsed: float, *, quick: bool) -> list[Path
             f"{extras.get('list_queries')}; 1M-row generation "
             f"{extras.get('list_generation_s', 0):.0f} s."
         )
+        stages = extras.get("latency_stages") or {}
+        if stages:
+            shown = ", ".join(
+                f"{name} p50 {v['p50']:.1f} / p99 {v['p99']:.1f} ms" for name, v in stages.items()
+            )
+            parts.append(f"  - latency stages (publish -> stored -> sending -> received): {shown}")
+        for error in result.get("errors", []):
+            parts.append(f"  - ERROR: {error}")
     path = DOCS / "benchmarks.md"
     path.write_text("\n".join(parts) + "\n")
     written.insert(0, path)
