@@ -116,10 +116,18 @@ def _time_pages(client: Client, pages: dict[str, tuple[str, dict]], reps: int) -
     return {name: common.median(values) for name, values in times.items()}
 
 
-def _queries(client: Client, url: str, headers: dict) -> list[str]:
+def _queries(client: Client, url: str, headers: dict) -> list[dict]:
     with CaptureQueriesContext(connection) as captured:
         client.get(url, **headers)
-    return [query["sql"] for query in captured.captured_queries]
+    return list(captured.captured_queries)
+
+
+def _plan(sql: str) -> list[str]:
+    """The database's plan for the page's slowest query, for the report."""
+    explain = "EXPLAIN ANALYZE " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+    with connection.cursor() as cursor:
+        cursor.execute(explain + sql)
+        return [str(row[-1]) for row in cursor.fetchall()]
 
 
 def _measure(ctx, endpoint, token: str, client: Client, reps: int) -> dict[str, float]:
@@ -139,11 +147,15 @@ def _measure(ctx, endpoint, token: str, client: Client, reps: int) -> dict[str, 
     result = _time_pages(client, pages, reps)
     ctx.extras.setdefault("list_queries", {})
     for name, (url, hdrs) in pages.items():
-        sql = _queries(client, url, hdrs)
+        captured = _queries(client, url, hdrs)
+        slowest = max(captured, key=lambda q: float(q["time"]))
         ctx.extras["list_queries"][name] = {
-            "queries": len(sql),
-            "counts": sum("COUNT(" in q.upper() for q in sql),
+            "queries": len(captured),
+            "counts": sum("COUNT(" in q["sql"].upper() for q in captured),
+            "slowest_ms": round(float(slowest["time"]) * 1000, 1),
         }
+        if result[name] > 0.1:  # a page slower than 100 ms: keep its plan for the report
+            ctx.extras.setdefault("slow_plans", {})[name] = _plan(slowest["sql"])
     return result
 
 
