@@ -229,6 +229,13 @@ def write_docs(results: list[dict], elapsed: float, *, quick: bool) -> list[Path
                 f"{name} p50 {v['p50']:.1f} / p99 {v['p99']:.1f} ms" for name, v in stages.items()
             )
             parts.append(f"  - latency stages (publish -> stored -> sending -> received): {shown}")
+        for page, plan in (extras.get("slow_plans") or {}).items():
+            parts.append(f"  - plan of the slowest query of the slow page `{page}`:")
+            parts.append("")
+            parts.append("    ```")
+            parts.extend(f"    {line}" for line in plan[:30])
+            parts.append("    ```")
+            parts.append("")
         for error in result.get("errors", []):
             parts.append(f"  - ERROR: {error}")
     path = DOCS / "benchmarks.md"
