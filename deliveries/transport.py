@@ -11,10 +11,15 @@ Guarantees, each a setting read at call time:
 - HOOKHUB_CONNECT_TIMEOUT bounds the TCP/TLS connect; HOOKHUB_DELIVERY_DEADLINE bounds the
   whole exchange by the wall clock: body reads get only the time left, and a watchdog shuts
   the socket down at the deadline, so a receiver dripping a byte a second, in its headers
-  or its body, is cut off there (requests' own read timeout is per read, not in total).
+  or its body, is cut off there (a socket timeout is per read, not in total).
 - HOOKHUB_RESPONSE_BODY_CAP bytes of the answer are kept; reading stops there, so a 50 MB
   answer costs no more than the cap. Content is requested uncompressed, so the cap is real.
 - Redirects are never followed (a 3xx is a failed attempt, and could point anywhere).
+
+Why `http.client` and not `requests`: a kept-alive `requests.Session` costs ~1 ms of CPU per
+POST (request preparation, hooks, cookie and proxy merging, urllib3's pool); `http.client` on
+a kept-alive socket costs a fraction of that, and HookHub needs none of the rest. Sending
+was the pipeline's largest CPU cost (see docs/benchmarks.md).
 
 Why not `requests-hardened`: it checks only the first resolved address, has no CIDR
 allowlist (tests and private deployments need one), no total deadline and no body cap, so
@@ -24,23 +29,20 @@ HookHub would still need all of this around it.
 from __future__ import annotations
 
 import heapq
-import http.cookiejar
+import http.client
 import itertools
 import os
+import select
 import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
-import requests
-import urllib3.exceptions
 from django.conf import settings
 from django.utils import timezone
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from deliveries.models import Attempt
 from subscriptions.addresses import BlockedAddress, UnresolvableHost, check_url
@@ -48,6 +50,7 @@ from subscriptions.addresses import BlockedAddress, UnresolvableHost, check_url
 ErrorClass = Attempt.ErrorClass
 READ_CHUNK = 64 * 1024
 MESSAGE_MAX = 500
+POOL_MAX = 64  # kept-alive connections per sending thread (as the requests pool had)
 
 
 @dataclass
@@ -130,84 +133,78 @@ class _Watchdog:
 _watchdog = _Watchdog()
 
 
-class _WatchedConnectionMixin:
-    def getresponse(self, *args, **kwargs):
-        # The request is on the wire and the socket exists: hand it to this thread's watch.
-        watch = getattr(_local, "watch", None)
-        if watch is not None:
-            watch.sock = self.sock
-            if watch.expired:
-                watch.fire()
-        return super().getresponse(*args, **kwargs)
+_tls: ssl.SSLContext | None = None
 
 
-class _WatchedHTTPConnection(_WatchedConnectionMixin, HTTPConnection):
-    pass
+def _tls_context() -> ssl.SSLContext:
+    """One verifying context per process (building one costs milliseconds)."""
+    global _tls
+    if _tls is None:
+        _tls = ssl.create_default_context()
+    return _tls
 
 
-class _WatchedHTTPSConnection(_WatchedConnectionMixin, HTTPSConnection):
-    pass
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to the checked address, with SNI and the certificate check on the host name."""
+
+    def __init__(self, address: str, port: int, server_name: str, **kwargs) -> None:
+        super().__init__(address, port, context=_tls_context(), **kwargs)
+        self.server_name = server_name
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.server_name)
 
 
-class _WatchedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class PinnedAddressAdapter(HTTPAdapter):
-    """Connects to the address the guard checked instead of resolving the host again.
-
-    The pool is keyed by that address plus the host name, so keep-alive connections are
-    reused per host; TLS still sends SNI for, and verifies the certificate against, the name.
-    """
-
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedHTTPConnectionPool,
-            "https": _WatchedHTTPSConnectionPool,
-        }
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
-        )
-        pinned = getattr(request, "hookhub_address", None)
-        if pinned is None:
-            # Nothing but send() below builds requests for this session; refuse to guess.
-            raise BlockedAddress(host_params["host"], "?", "an address the guard never checked")
-        if host_params["scheme"] == "https":
-            pool_kwargs["server_hostname"] = host_params["host"]
-            pool_kwargs["assert_hostname"] = host_params["host"]
-        host_params["host"] = pinned
-        return host_params, pool_kwargs
-
-
-class _RejectAllCookies(http.cookiejar.DefaultCookiePolicy):
-    def set_ok(self, cookie, request) -> bool:  # receivers must not influence each other
-        return False
-
-
+# Kept-alive connections per thread, keyed by (scheme, checked address, port, host name).
+# django-q2 forks its workers: a connection from before a fork is never reused after it.
 _local = threading.local()
 
 
-def _session() -> requests.Session:
-    """One kept-alive session per process and thread (django-q2 forks its workers, so a
-    session made before the fork must not be shared)."""
-    session = getattr(_local, "session", None)
-    if session is None or getattr(_local, "pid", None) != os.getpid():
-        session = requests.Session()
-        session.trust_env = False  # no proxies or .netrc from the environment
-        session.cookies.set_policy(_RejectAllCookies())
-        session.headers.clear()
-        adapter = PinnedAddressAdapter(pool_connections=64, pool_maxsize=4, max_retries=0)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        _local.session, _local.pid = session, os.getpid()
-    return session
+def _connections() -> dict:
+    if getattr(_local, "pid", None) != os.getpid():
+        _local.pool, _local.pid = {}, os.getpid()
+    return _local.pool
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """A kept-alive socket the receiver closed (or wrote to unasked) while idle."""
+    if conn.sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([conn.sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _connection(target, address: str, connect_timeout: float) -> http.client.HTTPConnection:
+    key = (target.scheme, address, target.port, target.host)
+    pool = _connections()
+    conn = pool.pop(key, None)
+    if conn is not None and _dropped(conn):
+        conn.close()
+        conn = None
+    if conn is None:
+        if target.scheme == "https":
+            conn = _PinnedHTTPSConnection(address, target.port, target.host)
+        else:
+            conn = http.client.HTTPConnection(address, target.port)
+        conn.timeout = connect_timeout
+        conn.connect()
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn._hookhub_key = key
+    return conn
+
+
+def _keep(conn: http.client.HTTPConnection) -> None:
+    pool = _connections()
+    old = pool.pop(conn._hookhub_key, None)
+    if old is not None and old is not conn:
+        old.close()
+    if len(pool) >= POOL_MAX:  # forget the oldest (dicts keep insertion order)
+        pool.pop(next(iter(pool))).close()
+    pool[conn._hookhub_key] = conn
 
 
 def _host_header(host: str, port: int, scheme: str) -> str:
@@ -216,62 +213,49 @@ def _host_header(host: str, port: int, scheme: str) -> str:
     return shown if port == default else f"{shown}:{port}"
 
 
+def _request_target(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
 def _classify(exc: BaseException) -> tuple[str, str]:
-    """Map a requests/urllib3/socket failure to an error class and a short message."""
+    """Map a socket/TLS/HTTP failure to an error class and a short message."""
     chain = []
     seen = exc
     while seen is not None and len(chain) < 10:
         chain.append(seen)
-        seen = (
-            seen.__cause__
-            or seen.__context__
-            or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
-        )
-    text = str(exc)[:MESSAGE_MAX]
-    # Specific causes first: urllib3's NewConnectionError subclasses its connect-timeout error.
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)[:MESSAGE_MAX] or exc.__class__.__name__
     for item in chain:
-        if isinstance(item, requests.exceptions.SSLError | ssl.SSLError):
+        if isinstance(item, ssl.SSLError | ssl.CertificateError):
             return ErrorClass.TLS, text
         if isinstance(item, ConnectionResetError | BrokenPipeError):
             return ErrorClass.CONNECTION_RESET, text
-        if isinstance(item, ConnectionRefusedError | urllib3.exceptions.NewConnectionError):
+        if isinstance(item, ConnectionRefusedError):
             return ErrorClass.CONNECT, text
     for item in chain:
-        if isinstance(
-            item,
-            _DeadlineExceeded
-            | requests.exceptions.Timeout
-            | socket.timeout
-            | urllib3.exceptions.TimeoutError,
-        ):
+        if isinstance(item, _DeadlineExceeded | socket.timeout | TimeoutError):
             return ErrorClass.TIMEOUT, text or "The receiver did not answer in time."
-    if "reset" in text.lower() or "RemoteDisconnected" in text or "aborted" in text.lower():
+    if isinstance(exc, http.client.RemoteDisconnected | http.client.IncompleteRead):
         return ErrorClass.CONNECTION_RESET, text
-    if isinstance(exc, requests.exceptions.ConnectionError):
+    if isinstance(exc, http.client.HTTPException):
+        return ErrorClass.CONNECTION_RESET, f"Malformed answer: {text}"
+    if isinstance(exc, OSError):
         return ErrorClass.CONNECT, text
     return ErrorClass.INTERNAL, text
 
 
-def _socket_of(response: requests.Response):
-    connection = getattr(response.raw, "connection", None) or getattr(
-        response.raw, "_connection", None
-    )
-    return getattr(connection, "sock", None)
-
-
-def _read_capped(response: requests.Response, deadline: float, cap: int) -> tuple[bytes, bool]:
+def _read_capped(sock: socket.socket, response, deadline: float, cap: int) -> tuple[bytes, bool]:
     """Read at most `cap` bytes before `deadline`. Returns (body, truncated)."""
-    raw = response.raw
-    sock = _socket_of(response)
     chunks: list[bytes] = []
     size = 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _DeadlineExceeded("The receiver did not finish answering before the deadline.")
-        if sock is not None:
-            sock.settimeout(remaining)
-        chunk = raw.read1(min(READ_CHUNK, cap + 1 - size), decode_content=False)
+        sock.settimeout(remaining)
+        chunk = response.read1(min(READ_CHUNK, cap + 1 - size))
         if not chunk:
             return b"".join(chunks), False
         chunks.append(chunk)
@@ -280,13 +264,21 @@ def _read_capped(response: requests.Response, deadline: float, cap: int) -> tupl
             return b"".join(chunks)[:cap], True
 
 
+def _response_headers(response) -> dict:
+    headers: dict[str, str] = {}
+    for name, value in response.getheaders():
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
 def send(method: str, url: str, headers: dict[str, str], body: bytes) -> TransportResult:
     """Send one request. Never raises for a receiver's fault; see the module docstring."""
     started_at = timezone.now()
     start = time.monotonic()
     deadline = start + float(settings.HOOKHUB_DELIVERY_DEADLINE)
     result = TransportResult(started_at=started_at, finished_at=started_at, duration_ms=0)
-    response = None
+    conn = None
+    keep = False
     watch = _Watch()
     try:
         try:
@@ -294,39 +286,44 @@ def send(method: str, url: str, headers: dict[str, str], body: bytes) -> Transpo
         except ValueError as exc:
             result.error_class, result.error_message = ErrorClass.INVALID_URL, str(exc)
             return _finish(result, start)
-        session = _session()
-        prepared = session.prepare_request(
-            requests.Request(method, url, headers=dict(headers), data=body)
-        )
-        prepared.headers["Host"] = _host_header(target.host, target.port, target.scheme)
-        prepared.headers["Accept-Encoding"] = "identity"
-        prepared.hookhub_address = target.addresses[0]
         remaining = max(0.001, deadline - time.monotonic())
         connect_timeout = min(float(settings.HOOKHUB_CONNECT_TIMEOUT), remaining)
-        _local.watch = watch
+        conn = _connection(target, target.addresses[0], connect_timeout)
+        # Kept here: http.client drops conn.sock for a "Connection: close" answer while the
+        # response still reads from this socket.
+        sock = conn.sock
+        sock.settimeout(max(0.001, deadline - time.monotonic()))
+        # Socket timeouts are per read; the watchdog ends the whole exchange at the deadline,
+        # however slowly the receiver drips its status line, headers or body.
+        watch.sock = sock
         _watchdog.add(deadline, watch)
-        response = session.send(
-            prepared,
-            allow_redirects=False,
-            stream=True,
-            timeout=(connect_timeout, remaining),
-            verify=True,
-        )
-        result.status = response.status_code
-        result.headers = dict(response.headers)
+        conn.putrequest(method, _request_target(url), skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", _host_header(target.host, target.port, target.scheme))
+        # Uncompressed, so the body cap is real.
+        conn.putheader("Accept-Encoding", "identity")
+        for name, value in headers.items():
+            if name.lower() not in ("host", "content-length", "accept-encoding"):
+                conn.putheader(name, value)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        result.status = response.status
+        result.headers = _response_headers(response)
         content, result.truncated = _read_capped(
-            response, deadline, int(settings.HOOKHUB_RESPONSE_BODY_CAP)
+            sock, response, deadline, int(settings.HOOKHUB_RESPONSE_BODY_CAP)
         )
+        if watch.expired:  # the watchdog's shutdown looks like a clean end of the body
+            raise _DeadlineExceeded("The receiver did not finish answering before the deadline.")
         result.body = content.decode("utf-8", errors="replace")
         if result.truncated:
             result.error_message = (
                 f"The answer was longer than {settings.HOOKHUB_RESPONSE_BODY_CAP} bytes; "
                 "the rest was not read."
             )
-            response.close()  # unread bytes remain: this connection can't be reused
         else:
-            response.raw.release_conn()
-        response = None
+            # Unread bytes would poison the next request: reuse only a fully read answer.
+            keep = not response.will_close
+            response.close()  # marks the exchange finished; the socket stays open
         if not (200 <= result.status < 300):
             result.error_class = ErrorClass.HTTP_STATUS
             result.error_message = f"The receiver answered {result.status}."
@@ -342,9 +339,11 @@ def send(method: str, url: str, headers: dict[str, str], body: bytes) -> Transpo
             result.error_class, result.error_message = _classify(exc)
     finally:
         watch.done = True
-        _local.watch = None
-        if response is not None:
-            response.close()
+        if conn is not None:
+            if keep and not watch.expired:
+                _keep(conn)
+            else:
+                conn.close()
     return _finish(result, start)
 
 

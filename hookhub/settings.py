@@ -267,6 +267,10 @@ HOOKHUB_SEND_THREADS = env_int("HOOKHUB_SEND_THREADS", 8)
 HOOKHUB_CLAIM_MARGIN = env_float("HOOKHUB_CLAIM_MARGIN", 5.0)
 # A queued delivery whose task never ran (lost enqueue) is re-enqueued after this long.
 HOOKHUB_REQUEUE_AFTER = env_float("HOOKHUB_REQUEUE_AFTER", 60.0)
+# Off (default): on PostgreSQL, claims and attempt records commit without waiting for the WAL
+# fsync; a database crash may lose the last moments of them and the sweeper re-sends (at
+# least once). On: every commit is durable, at about one fsync per batch.
+HOOKHUB_DURABLE_ATTEMPTS = env_bool("HOOKHUB_DURABLE_ATTEMPTS", False)
 HOOKHUB_USER_AGENT = env_str("HOOKHUB_USER_AGENT", "HookHub/0.1 (+webhooks)")
 # Keys that encrypt signing secrets at rest: the first encrypts, all decrypt (rotation).
 # Unset: one key derived from SECRET_KEY.
