@@ -19,6 +19,7 @@ from deliveries.api.serializers import (
 from subscriptions import access
 from subscriptions.api.pagination import NewestFirst
 from subscriptions.api.schema import ErrorSerializer
+from subscriptions.models import Endpoint
 
 
 class IsStaff(permissions.BasePermission):
@@ -105,7 +106,13 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if "status" in values:
             queryset = queryset.filter(status=values["status"])
         if "endpoint" in values:
-            queryset = queryset.filter(endpoint__uid=values["endpoint"])
+            # Resolved to its id first, for the same reason as in access.deliveries_for.
+            endpoint_id = (
+                Endpoint.objects.filter(uid=values["endpoint"]).values_list("id", flat=True).first()
+            )
+            if endpoint_id is None:
+                return queryset.none()
+            queryset = queryset.filter(endpoint_id=endpoint_id)
         if "event_type" in values:
             queryset = queryset.filter(event__event_type__name=values["event_type"])
         return queryset
