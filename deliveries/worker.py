@@ -28,17 +28,22 @@ class Worker:
     def stop(self, signum=None, frame=None) -> None:  # noqa: ARG002 - signal handler
         self.stopping.set()
 
+    def _handle_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
     def run(self, *, sweep_only: bool = False) -> None:
         from django_q.cluster import Cluster
 
+        self._handle_signals()
         # The cluster forks: no parent database connection may be shared with children.
         connections.close_all()
         if not sweep_only:
             self.cluster = Cluster()
-            self.cluster.start()
-        # Cluster() installs its own handlers; ours stop both the sweeper and the cluster.
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
+            # Cluster() installs its own handlers; ours stop both the sweeper and the cluster.
+            self._handle_signals()
+            if not self.stopping.is_set():
+                self.cluster.start()
         logger.info("HookHub sweeper running every %ss", settings.HOOKHUB_SWEEP_INTERVAL)
         try:
             while not self.stopping.is_set():
@@ -48,7 +53,7 @@ class Worker:
                     logger.info("Sweep: %s", counts)
                 self.stopping.wait(float(settings.HOOKHUB_SWEEP_INTERVAL))
         finally:
-            if self.cluster is not None:
+            if self.cluster is not None and self.cluster.sentinel is not None:
                 self.cluster.stop()
             connections.close_all()
             logger.info("HookHub worker stopped")

@@ -73,7 +73,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(receiver, make_endpoint, rea
 
 def test_sigterm_stops_the_cluster_and_the_sweeper(workers):
     worker = workers()
-    time.sleep(3)
+    # Signal it once it runs (a fixed sleep raced with a slow start on a loaded machine).
+    assert wait_until(lambda: "sweeper running" in worker.output(), 30), worker.output()
     worker.process.send_signal(signal.SIGTERM)
     assert worker.process.wait(timeout=20) == 0, worker.output()
     assert "Worker stopped." in worker.output()
