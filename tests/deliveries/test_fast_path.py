@@ -60,3 +60,91 @@ def test_a_connection_the_receiver_closes_is_not_reused(receiver):
         result = transport.send("POST", receiver.url("/close"), {}, b"{}")
         assert result.succeeded, result.error_message
     assert len({r.client_port for r in receiver.requests}) == 3
+
+
+def _claimed(endpoint, event_type) -> Delivery:
+    from deliveries import engine
+    from tests.factories import DeliveryFactory, EventFactory
+
+    delivery = DeliveryFactory(
+        event=EventFactory(event_type=event_type, payload={"id": 7}), endpoint=endpoint
+    )
+    (claimed,) = engine.claim([delivery.pk], token=None, scheduled=False)
+    return claimed
+
+
+@pytest.mark.django_db
+def test_one_delivery_is_recorded_whole_in_one_statement(
+    receiver, make_endpoint, event_type, django_assert_max_num_queries
+):
+    from django.db import connection
+
+    from deliveries import engine
+
+    endpoint = make_endpoint()
+    delivery = _claimed(endpoint, event_type)
+    # PostgreSQL: attempt and outcome in one round trip; SQLite keeps its INSERT + UPDATE.
+    with django_assert_max_num_queries(1 if connection.vendor == "postgresql" else 4):
+        engine.process([delivery])
+    got = receiver.requests[0]
+    Webhook(endpoint.secret).verify(got.body, got.headers)
+    delivery.refresh_from_db()
+    attempt = Attempt.objects.get(delivery=delivery)
+    assert delivery.status == S.SUCCEEDED and delivery.attempt_count == 1
+    assert delivery.claimed_until is None and delivery.next_attempt_at is None
+    assert delivery.last_response_status == 200 and delivery.last_error_class == ""
+    assert delivery.last_attempt_at == attempt.started_at
+    assert attempt.number == 1 and attempt.trigger == Attempt.Trigger.SCHEDULED
+    assert attempt.response_status == 200 and attempt.finished_at >= attempt.started_at
+    assert attempt.request_method == "POST" and attempt.request_url == endpoint.url
+    assert attempt.request_body.encode() == got.body
+    assert attempt.request_headers["webhook-signature"] == "[redacted]"
+    assert attempt.request_headers["webhook-id"] == got.headers["webhook-id"]
+
+
+@pytest.mark.django_db
+def test_commit_durability_is_relaxed_for_records_unless_durable_attempts(
+    receiver, make_endpoint, event_type, settings
+):
+    from django.db import connection
+
+    from deliveries import engine
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    endpoint = make_endpoint()
+
+    def setting_after_one_delivery() -> str:
+        # The test's transaction is still open, so a SET LOCAL made while recording shows.
+        engine.process([_claimed(endpoint, event_type)])
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    settings.HOOKHUB_DURABLE_ATTEMPTS = True
+    assert setting_after_one_delivery() == "on"
+    settings.HOOKHUB_DURABLE_ATTEMPTS = False
+    assert setting_after_one_delivery() == "off"
+    assert Attempt.objects.filter(delivery__endpoint=endpoint, response_status=200).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_single_delivery_still_tracks_its_endpoints_failure_streak(
+    receiver, make_endpoint, event_type
+):
+    from deliveries import engine
+
+    receiver.on("/flaky", Reply(503), Reply(200))
+    endpoint = make_endpoint("/flaky")
+    first = _claimed(endpoint, event_type)
+    engine.process([first])
+    first.refresh_from_db()
+    endpoint.refresh_from_db()
+    assert first.status == S.PENDING and first.next_attempt_at is not None
+    assert endpoint.failing_since is not None
+    second = _claimed(endpoint, event_type)
+    engine.process([second])
+    second.refresh_from_db()
+    endpoint.refresh_from_db()
+    assert second.status == S.SUCCEEDED
+    assert endpoint.failing_since is None
