@@ -98,20 +98,28 @@ def autodiscover() -> None:
     autodiscover_modules("webhooks")
 
 
-def serializer_json_schema(serializer_class) -> dict:
-    """The JSON Schema of a serializer's request body, as drf-spectacular renders it.
-
-    Nested serializers are inlined so the stored schema stands alone (no `$ref`s)."""
-    from drf_spectacular.plumbing import ComponentRegistry, build_mocked_view
+def body_schema_view(serializer_class, registry):
+    """A drf-spectacular view whose request body is `serializer_class`: how a serializer
+    that no API view uses gets mapped to a schema (and its components into `registry`)."""
+    from drf_spectacular.plumbing import build_mocked_view
     from drf_spectacular.utils import extend_schema
 
-    registry = ComponentRegistry()
-    view = build_mocked_view(
+    return build_mocked_view(
         method="POST",
         path="/",
         extend_schema_decorator=extend_schema(request=serializer_class),
         registry=registry,
     )
+
+
+def serializer_json_schema(serializer_class) -> dict:
+    """The JSON Schema of a serializer's request body, as drf-spectacular renders it.
+
+    Nested serializers are inlined so the stored schema stands alone (no `$ref`s)."""
+    from drf_spectacular.plumbing import ComponentRegistry
+
+    registry = ComponentRegistry()
+    view = body_schema_view(serializer_class, registry)
     schema = view.schema._map_serializer(serializer_class, "request")
     components = {name: comp.schema for (name, _), comp in registry._components.items()}
     return _inline_refs(schema, components)

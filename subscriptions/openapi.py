@@ -19,6 +19,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.db.models import Count, Max, Q
 
+from subscriptions.catalog import body_schema_view
 from subscriptions.catalog import webhooks as declared_webhooks
 from subscriptions.models import EventType
 
@@ -94,15 +95,7 @@ def _rebase_refs(node: Any, base: str) -> Any:
 
 
 def _serializer_ref(serializer_class, registry) -> dict:
-    from drf_spectacular.plumbing import build_mocked_view
-    from drf_spectacular.utils import extend_schema
-
-    view = build_mocked_view(
-        method="POST",
-        path="/",
-        extend_schema_decorator=extend_schema(request=serializer_class),
-        registry=registry,
-    )
+    view = body_schema_view(serializer_class, registry)
     component = view.schema.resolve_serializer(serializer_class, "request")
     return component.ref
 
