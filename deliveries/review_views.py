@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 from deliveries import actions, charts
 from deliveries.forms import FailureFilterForm
 from deliveries.models import Delivery, ReplayJob
-from deliveries.paging import keyset_page
 from subscriptions import access
 from subscriptions.access import staff_required
 from subscriptions.models import Endpoint
+from subscriptions.paging import keyset_page
 
 
 @staff_required
@@ -60,13 +60,11 @@ def _failures(request: HttpRequest) -> tuple[FailureFilterForm, object]:
 @staff_required
 def failures(request: HttpRequest) -> HttpResponse:
     form, deliveries = _failures(request)
-    page = keyset_page(deliveries, request.GET.get("before"), settings.HOOKHUB_PAGE_SIZE)
-    query = request.GET.copy()
-    query.pop("before", None)
+    page = keyset_page(deliveries, request)
     return render(
         request,
         "deliveries/review_failures.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "query": page.query},
     )
 
 

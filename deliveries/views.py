@@ -14,10 +14,10 @@ from django.views.decorators.http import require_POST
 from deliveries import actions
 from deliveries.forms import DeliveryFilterForm
 from deliveries.models import Delivery
-from deliveries.paging import keyset_page
 from subscriptions import access
 from subscriptions.forms import SendTestForm
 from subscriptions.models import Endpoint
+from subscriptions.paging import keyset_page
 
 WAITING = (Delivery.Status.PENDING, Delivery.Status.SENDING)
 
@@ -74,13 +74,11 @@ def delivery_log(request: HttpRequest, uid) -> HttpResponse:
         deliveries = form.apply(deliveries)
     elif form.is_bound:
         deliveries = deliveries.none()
-    page = keyset_page(deliveries, request.GET.get("before"), settings.HOOKHUB_PAGE_SIZE)
-    query = request.GET.copy()
-    query.pop("before", None)
+    page = keyset_page(deliveries, request)
     return render(
         request,
         "deliveries/delivery_log.html",
-        {"endpoint": endpoint, "form": form, "page": page, "query": query.urlencode()},
+        {"endpoint": endpoint, "form": form, "page": page, "query": page.query},
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +12,7 @@ from subscriptions import audit
 from subscriptions.access import staff_required
 from subscriptions.forms import EventTypeForm
 from subscriptions.models import AuditEntry, EventType
+from subscriptions.paging import keyset_page
 
 
 @staff_required
@@ -82,8 +82,7 @@ def event_type_archive(request: HttpRequest, name: str) -> HttpResponse:
 @staff_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Newest first, keyset-paginated on id (the table only grows)."""
-    size = settings.HOOKHUB_PAGE_SIZE
-    entries = AuditEntry.objects.select_related("actor").order_by("-id")
+    entries = AuditEntry.objects.select_related("actor")
     action = request.GET.get("action", "").strip()
     actor = request.GET.get("actor", "").strip()
     object_id = request.GET.get("object", "").strip()
@@ -93,20 +92,14 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         entries = entries.filter(actor_label=actor)
     if object_id:
         entries = entries.filter(object_id=object_id)
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        entries = entries.filter(id__lt=int(before))
-    rows = list(entries[: size + 1])
-    next_before = rows[size - 1].id if len(rows) > size else None
-    query = request.GET.copy()
-    query.pop("before", None)
+    page = keyset_page(entries, request)
     return render(
         request,
         "subscriptions/audit_log.html",
         {
-            "entries": rows[:size],
-            "next_before": next_before,
+            "entries": page.rows,
+            "next_before": page.next_before,
             "filters": {"action": action, "actor": actor, "object": object_id},
-            "query": query.urlencode(),
+            "query": page.query,
         },
     )
