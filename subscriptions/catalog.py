@@ -86,10 +86,6 @@ class WebhookRegistry:
     def __len__(self) -> int:
         return len(self._declared)
 
-    def unregister(self, name: str) -> None:
-        """For tests that declare a temporary webhook."""
-        self._declared.pop(name, None)
-
 
 webhooks = WebhookRegistry()
 

@@ -131,9 +131,6 @@ class Endpoint(models.Model):
         )
         return new_secret
 
-    def receives(self, event_type: EventType) -> bool:
-        return self.all_event_types or self.event_types.filter(pk=event_type.pk).exists()
-
 
 class ApiToken(models.Model):
     """A bearer token for the REST API. Only its SHA-256 is stored; the token is shown once."""
