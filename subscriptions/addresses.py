@@ -13,6 +13,7 @@ is True for the NAT64 and 6to4 spellings of 169.254.169.254.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -102,8 +103,21 @@ def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     return None
 
 
-def _allowed_networks() -> list:
-    return [ipaddress.ip_network(net, strict=False) for net in settings.HOOKHUB_ALLOWED_CIDRS]
+def _allowed_networks() -> tuple:
+    return _networks(tuple(settings.HOOKHUB_ALLOWED_CIDRS))
+
+
+@functools.lru_cache(maxsize=16)
+def _networks(cidrs: tuple[str, ...]) -> tuple:
+    # Keyed by the setting's value, so a changed allowlist (tests change it) is never stale.
+    return tuple(ipaddress.ip_network(net, strict=False) for net in cidrs)
+
+
+@functools.lru_cache(maxsize=4096)
+def _verdict(address: str, allowed: tuple) -> str | None:
+    # The transport judges every address of every send; a verdict depends only on the
+    # address and the allowlist, so a worker judges each (address, allowlist) once.
+    return blocked_kind(ipaddress.ip_address(address), list(allowed))
 
 
 def _allowlisted(address: IPAddress, allowed: list) -> bool:
@@ -150,12 +164,13 @@ def resolve_and_check(host: str, port: int) -> list[str]:
         return addresses
     allowed = _allowed_networks()
     for address in addresses:
-        kind = blocked_kind(ipaddress.ip_address(address), allowed)
+        kind = _verdict(address, allowed)
         if kind:
             raise BlockedAddress(host, address, kind)
     return addresses
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and the transport calls it for every send
 def split_url(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of an endpoint URL; ValueError in plain words when it is unusable."""
     try:
