@@ -97,35 +97,49 @@ class _Watch:
 class _Watchdog:
     """One thread per process that fires each watch whose deadline passed.
 
-    A heap with lazy cancellation instead of a Timer thread per request: at a thousand
-    requests a second, starting threads would cost more than the requests."""
+    A heap instead of a Timer thread per request: at a thousand requests a second, starting
+    threads would cost more than the requests. Finished watches are dropped from the top of
+    the heap as new ones arrive, so the thread sleeps until the oldest request still running
+    could expire, instead of waking once for every request ever sent."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        # Also called in a forked child: the parent's thread does not exist there, and its
+        # lock may have been held at the moment of the fork.
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, _Watch]] = []
         self._order = itertools.count()
-        self._pid: int | None = None
+        self._running = False
 
     def add(self, deadline: float, watch: _Watch) -> None:
         with self._cond:
-            if self._pid != os.getpid():  # a forked worker inherits no running thread
-                self._pid, self._heap = os.getpid(), []
+            if not self._running:
+                self._running = True
                 threading.Thread(target=self._run, name="hookhub-deadline", daemon=True).start()
-            heapq.heappush(self._heap, (deadline, next(self._order), watch))
-            if self._heap[0][2] is watch:
+            heap = self._heap
+            while heap and heap[0][2].done:
+                heapq.heappop(heap)
+            heapq.heappush(heap, (deadline, next(self._order), watch))
+            if heap[0][2] is watch:
                 self._cond.notify()
 
     def _run(self) -> None:
+        cond, heap = self._cond, self._heap
         while True:
-            with self._cond:
-                while not self._heap:
-                    self._cond.wait()
-                deadline, _, watch = self._heap[0]
+            with cond:
+                while heap and heap[0][2].done:
+                    heapq.heappop(heap)
+                if not heap:
+                    cond.wait()
+                    continue
+                deadline, _, watch = heap[0]
                 wait = deadline - time.monotonic()
                 if wait > 0:
-                    self._cond.wait(wait)
+                    cond.wait(wait)
                     continue
-                heapq.heappop(self._heap)
+                heapq.heappop(heap)
             if not watch.done:
                 watch.fire()
 
@@ -157,14 +171,27 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
 
 # Kept-alive connections per thread, keyed by (scheme, checked address, port, host name).
-# django-q2 forks its workers: a connection from before a fork is never reused after it.
 _local = threading.local()
 
 
 def _connections() -> dict:
-    if getattr(_local, "pid", None) != os.getpid():
-        _local.pool, _local.pid = {}, os.getpid()
-    return _local.pool
+    try:
+        return _local.pool
+    except AttributeError:
+        _local.pool = {}
+        return _local.pool
+
+
+def _after_fork_in_child() -> None:
+    """django-q2 forks its workers: a child must not reuse its parent's sockets, and it
+    inherits none of its threads. (Checking os.getpid() on every send instead costs a
+    system call each time.)"""
+    global _local
+    _local = threading.local()
+    _watchdog.reset()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _dropped(conn: http.client.HTTPConnection) -> bool:
