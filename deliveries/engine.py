@@ -1,8 +1,8 @@
 """Claim due deliveries, send them, record the attempts. Called only by deliveries.tasks.
 
-Batches all the way: one claim (SELECT ... FOR UPDATE SKIP LOCKED + UPDATE on PostgreSQL; the
-same statements inside SQLite's IMMEDIATE transaction, which serialises writers), concurrent
-sends over kept-alive sessions, one bulk insert of attempts and one bulk update of deliveries.
+Batches all the way: one claim statement (deliveries.statements: on PostgreSQL it skips rows
+other workers hold and returns the claimed rows joined to what sending needs), concurrent
+sends over kept-alive connections, one executemany of attempts and one of outcomes.
 
 Tokens: a queued task carries the `claimed_until` value that was stamped on its pending rows
 when they were enqueued. A task only takes rows still carrying its token, so a duplicate or
@@ -26,7 +26,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from deliveries import policy, signing, transport
+from deliveries import policy, signing, statements, transport
 from deliveries.models import Attempt, Delivery, Event
 from subscriptions import headers as custom_headers
 from subscriptions.models import Endpoint
@@ -53,59 +53,36 @@ def claim_lease(count: int, now: datetime) -> datetime:
     return now + timedelta(seconds=seconds)
 
 
-UNSENT_TYPE_FIELDS = (
-    "event__event_type__schema",
-    "event__event_type__example",
-    "event__event_type__description",
-)
-
-
 def claim(ids: list[int], *, token: datetime | None, scheduled: bool) -> list[Delivery]:
-    """Move pending rows to "sending" for this worker; returns only the rows it won."""
+    """Move pending rows to "sending" for this worker; returns only the rows it won, with
+    their event, event type and endpoint loaded (see deliveries.statements)."""
+    if not ids:
+        return []
+    db = connections[DEFAULT_DB_ALIAS]
     now = timezone.now()
-    rows = Delivery.objects.filter(id__in=ids, status=Status.PENDING)
-    if token is not None:
-        rows = rows.filter(claimed_until=token)
-    if scheduled:
-        rows = rows.filter(next_attempt_at__lte=now)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            won = _claim_in_one_statement(rows, claim_lease(len(ids), now), now)
-        else:
-            # SQLite: the IMMEDIATE transaction already serialises writers.
-            won = list(rows.select_for_update(skip_locked=True).values_list("id", flat=True))
-            if won:
-                Delivery.objects.filter(id__in=won, status=Status.PENDING).update(
-                    status=Status.SENDING, claimed_until=claim_lease(len(won), now), updated_at=now
-                )
+    assign, where = statements.claim_params(
+        db, token=token, scheduled=scheduled, now=now, lease=claim_lease(len(ids), now)
+    )
+    shape = {"with_token": token is not None, "scheduled": scheduled}
+    if db.vendor == "postgresql":
+        # One round trip: skip rows another worker holds, claim the rest, return them joined.
+        # Its commit need not be durable: a claim lost in a crash leaves the row pending and
+        # queued, and the sweeper re-enqueues it (see relax_commit_durability).
+        durable = bool(settings.HOOKHUB_DURABLE_ATTEMPTS)
+        sql = statements.claim_sql(db.vendor, db.alias, durable=durable, **shape)
+        with statements.cursor(db) as cursor:
+            cursor.execute(sql, [*assign, list(ids), *where])
+            return statements.deliveries_from_rows(db, cursor.fetchall())
+    # SQLite: the IMMEDIATE transaction already serialises writers.
+    sql = statements.claim_sql(db.vendor, db.alias, durable=True, count=len(ids), **shape)
+    with transaction.atomic(using=db.alias), db.cursor() as cursor:
+        cursor.execute(sql, [*assign, *ids, *where])
+        won = sorted(row[0] for row in cursor.fetchall())
     if not won:
         return []
-    return list(
-        Delivery.objects.filter(id__in=won)
-        .select_related("event__event_type", "endpoint")
-        # Sending needs the type's name and method, not its JSON Schema and example
-        # (decoding them for every row was a visible share of a claim).
-        .defer(*UNSENT_TYPE_FIELDS)
-        .order_by("id")
-    )
-
-
-def _claim_in_one_statement(rows, lease: datetime, now: datetime) -> list[int]:
-    """UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING id: one round
-    trip, and concurrent workers skip each other's rows instead of waiting on them. The
-    commit need not be durable (see relax_commit_durability): a claim lost in a crash leaves
-    the row pending and queued, and the sweeper re-enqueues it."""
-    relax_commit_durability()
-    inner, params = rows.select_for_update(skip_locked=True).values("id").query.sql_with_params()
-    quote = connection.ops.quote_name
-    table = quote(Delivery._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET {quote('status')} = %s, {quote('claimed_until')} = %s, "  # noqa: S608 - names only
-        f"{quote('updated_at')} = %s WHERE {quote('id')} IN ({inner}) RETURNING {quote('id')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Status.SENDING, lease, now, *params])
-        return [row[0] for row in cursor.fetchall()]
+    with db.cursor() as cursor:
+        cursor.execute(statements.fetch_claimed_sql(db.alias, len(won)), won)
+        return statements.deliveries_from_rows(db, cursor.fetchall())
 
 
 def wire_body(event: Event) -> bytes:
@@ -283,119 +260,52 @@ def relax_commit_durability() -> None:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-OUTCOME_FIELDS = (
-    "status",
-    "attempt_count",
-    "next_attempt_at",
-    "claimed_until",
-    "last_attempt_at",
-    "last_response_status",
-    "last_error_class",
-    "updated_at",
-)
-
-
-def _executemany(sql: str, params: list[list]) -> None:
-    with connection.cursor() as cursor:
-        if len(params) == 1:
-            cursor.execute(sql, params[0])
-        else:
-            cursor.executemany(sql, params)
-
-
 def insert_attempts(attempts: list[Attempt]) -> None:
-    """A prepared INSERT sent with executemany: bulk_create's per-object bookkeeping (and
-    RETURNING the ids, which nobody here reads) cost more than the insert itself."""
+    """A prepared INSERT sent with executemany (psycopg pipelines it: one round trip per
+    batch): bulk_create's per-object bookkeeping (and RETURNING the ids, which nobody here
+    reads) cost more than the insert itself."""
     if not attempts:
         return
-    fields = _attempt_fields()
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(Attempt._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
-    _executemany(sql, [_attempt_params(row) for row in attempts])
-
-
-def _attempt_fields() -> list:
-    return [field for field in Attempt._meta.concrete_fields if not field.primary_key]
-
-
-def _outcome_fields() -> list:
-    return [Delivery._meta.get_field(name) for name in OUTCOME_FIELDS]
-
-
-def _attempt_params(row: Attempt, db=None) -> list:
-    # `db` is the connection itself: each field's preparation reads db.ops and db.features,
-    # and through the `connection` proxy every one of those reads is a thread-local lookup.
-    db = db or connections[DEFAULT_DB_ALIAS]
-    return [field.get_db_prep_save(getattr(row, field.attname), db) for field in _attempt_fields()]
-
-
-def _outcome_params(delivery: Delivery, db=None) -> list:
-    db = db or connections[DEFAULT_DB_ALIAS]
-    params = [
-        field.get_db_prep_save(getattr(delivery, field.attname), db) for field in _outcome_fields()
-    ]
-    return [*params, delivery.pk]
+    db = connections[DEFAULT_DB_ALIAS]
+    with statements.cursor(db) as cursor:
+        cursor.executemany(
+            statements.insert_attempt_sql(db.alias),
+            [statements.attempt_params(row, db) for row in attempts],
+        )
 
 
 def write_outcomes(deliveries: list[Delivery]) -> None:
-    """One prepared UPDATE per row, sent with executemany (psycopg pipelines it: one round
-    trip per batch). Django's bulk_update builds a CASE expression per field and row, which
-    cost more CPU than sending the requests (~9 of 17 s for 1,000 deliveries, profiled)."""
+    """One prepared UPDATE per row, sent with executemany. Django's bulk_update builds a CASE
+    expression per field and row, which cost more CPU than sending the requests (~9 of 17 s
+    for 1,000 deliveries, profiled)."""
     if not deliveries:
         return
-    meta = Delivery._meta
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in OUTCOME_FIELDS)
-    # Only the model's own table and column names, quoted, are formatted in; values are params.
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
-    _executemany(sql, [_outcome_params(delivery) for delivery in deliveries])
-
-
-_record_one_sql: dict[tuple[str, bool], str] = {}
+    db = connections[DEFAULT_DB_ALIAS]
+    with statements.cursor(db) as cursor:
+        cursor.executemany(
+            statements.update_outcome_sql(db.alias),
+            [statements.outcome_params(delivery, db) for delivery in deliveries],
+        )
 
 
 def record_one(attempt: Attempt, delivery: Delivery) -> None:
     """Store one attempt and its delivery's outcome in one round trip on PostgreSQL.
 
     The general path costs five (BEGIN, SET LOCAL, INSERT, UPDATE, COMMIT), more than the
-    POST itself when deliveries come one at a time. Here the INSERT rides in a data-modifying
-    CTE of the UPDATE, and the SET LOCAL goes in the same simple-protocol message: PostgreSQL
-    runs a multi-statement message as one implicit transaction, so both rows commit together
-    or not at all, exactly as in the atomic block (and inside a caller's transaction it joins
-    that one, as the atomic block would). SQLite keeps the general path."""
+    POST itself when deliveries come one at a time. Here the INSERT and the UPDATE are
+    data-modifying CTEs of one prepared statement, which is its own transaction (or joins
+    the caller's, as the atomic block would). SQLite keeps the general path."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql":
         with transaction.atomic():
             insert_attempts([attempt])
             write_outcomes([delivery])
         return
-    durable = bool(settings.HOOKHUB_DURABLE_ATTEMPTS)
-    sql = _record_one_sql.get((db.vendor, durable))
-    if sql is None:
-        sql = _record_one_sql[(db.vendor, durable)] = _record_one_statement(durable)
-    with db.cursor() as cursor:
-        cursor.execute(sql, _attempt_params(attempt, db) + _outcome_params(delivery, db))
-
-
-def _record_one_statement(durable: bool) -> str:
-    quote = connection.ops.quote_name
-    attempt_fields = _attempt_fields()
-    columns = ", ".join(quote(field.column) for field in attempt_fields)
-    marks = ", ".join(["%s"] * len(attempt_fields))
-    meta = Delivery._meta
-    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in OUTCOME_FIELDS)
-    # Only the models' own table and column names, quoted, are formatted in; values are params.
-    sql = (
-        f"WITH {quote('attempt')} AS (INSERT INTO {quote(Attempt._meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES ({marks})) UPDATE {quote(meta.db_table)} SET {assignments} "
-        f"WHERE {quote(meta.pk.column)} = %s"
-    )
-    if durable:
-        return sql
-    # Why the commit need not wait for the disk: see relax_commit_durability.
-    return "SET LOCAL synchronous_commit TO OFF; " + sql
+    sql = statements.record_one_sql(db.alias, durable=bool(settings.HOOKHUB_DURABLE_ATTEMPTS))
+    with statements.cursor(db) as cursor:
+        cursor.execute(
+            sql, statements.attempt_params(attempt, db) + statements.outcome_params(delivery, db)
+        )
 
 
 def rescue_stuck(now: datetime | None = None) -> int:

@@ -80,7 +80,7 @@ def parse_schedule(name: str, raw: list[str]) -> list[float]:
     return schedule
 
 
-def database_config(url: str, *, conn_max_age: int) -> dict:
+def database_config(url: str, *, conn_max_age: int, prepared_statements: bool = True) -> dict:
     """Turn DATABASE_URL into Django's DATABASES entry, tuned per engine.
 
     SQLite gets WAL and IMMEDIATE transactions: with a web process and a worker writing at
@@ -105,4 +105,12 @@ def database_config(url: str, *, conn_max_age: int) -> dict:
         }
         # SQLite connections are cheap; persistent ones keep WAL readers from piling up.
         config["CONN_MAX_AGE"] = 0
+    elif engine == "django.db.backends.postgresql":
+        # psycopg prepares a statement from its second use, but only on server-side-bound
+        # cursors, which only deliveries.statements opens: Django's own cursors bind
+        # client-side and are never prepared. (Django's default, None, would also ignore
+        # those.) Off behind a transaction-mode pooler that cannot keep prepared statements
+        # (PgBouncer before 1.21, or with max_prepared_statements = 0).
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("prepare_threshold", 1 if prepared_statements else None)
     return config

@@ -19,6 +19,13 @@ def test_postgres_url_keeps_persistent_connections():
     assert config["CONN_HEALTH_CHECKS"] is True
 
 
+def test_postgres_prepares_only_hookhubs_server_bound_statements_unless_turned_off():
+    url = "postgres://postgres@127.0.0.1:5432/hookhub"
+    assert database_config(url, conn_max_age=60)["OPTIONS"]["prepare_threshold"] == 1
+    off = database_config(url, conn_max_age=60, prepared_statements=False)
+    assert off["OPTIONS"]["prepare_threshold"] is None  # psycopg then never prepares
+
+
 @pytest.mark.parametrize("url", ["nonsense", "mysterydb://host/db", ""])
 def test_bad_database_url_is_a_clear_improperly_configured(url):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
