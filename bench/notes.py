@@ -24,13 +24,10 @@ run rewrites this page.
   the first `publish()` until every delivery is recorded (attempt row written, delivery
   `succeeded`). Publishing is inside the measured time. Each run checks that the receiver got
   exactly N requests and that N attempts and N succeeded deliveries exist.
-- **2 Hot path**: one delivery per transaction, so every send pays its own BEGIN, INSERT,
-  UPDATE and COMMIT. On SQLite that is cheap (in-process, WAL, no fsync per commit); on
-  PostgreSQL it is about 1 ms per delivery on this shared server, more than the raw POST
-  itself, so the figure stays well under the target there. psycopg's pipeline mode (all
-  statements in one round trip) was tried and gained nothing measurable: the time is the
-  server's and Django's per-statement work, not the network. Batches (benchmark 1) amortise
-  exactly this, which is why the pipeline outruns the hot path by 2-3x.
+- **2 Hot path**: `engine.process()` on one claimed delivery at a time, 1,000 in a loop, in
+  the bench's own process: build the request, sign it, send it on the kept-alive connection,
+  then record it (attempt row + delivery outcome; on PostgreSQL one prepared statement, its
+  own transaction). The rows are created as claimed before the clock starts.
 - **3 Fan-out**: the same INSERT as the baseline plus validation, the subscription query
   and the enqueue; the enqueue is 20 messages (batches of 50), not 1,000.
 - **4 Latency**: on the ORM broker, django-q2's pusher sleeps `poll` whenever the queue is
@@ -71,22 +68,33 @@ LIMITS = """## What limits each figure
   per 50 deliveries). With 2 cores, 4 workers cannot be much faster than 2; the target is
   only that they do not collapse (claims use `SKIP LOCKED`, so workers never wait on each
   other's rows).
-- **2 Hot path**: one delivery per transaction, so each send pays its own INSERT, UPDATE and
-  COMMIT round trips; on PostgreSQL that is three or four round trips to a server busy with
-  other work. Batches (benchmark 1) amortise exactly this.
+- **2 Hot path**: on SQLite, CPU (the record is an in-process write). On PostgreSQL, process
+  hand-offs. Each delivery goes bench -> receiver -> bench -> PostgreSQL -> bench, where the
+  raw loop goes bench -> receiver -> bench. Measured apart on this machine, the send takes
+  ~155 us, the record ~185 us and everything else HookHub does ~29 us: 369 us, which
+  would be 0.96 of the raw loop. Measured together, a delivery takes ~530 us (0.66). The
+  missing ~160 us are wake-ups: this VM boots with guest halt polling off
+  (`haltpoll.guest_halt_poll_ns=0` on the kernel command line), so a process woken on an idle
+  vCPU waits for the hypervisor to resume it. The raw loop barely pays this, because its two
+  processes ping-pong on one vCPU; a third process (the database server) does not fit that
+  pattern. Checked once by setting `/sys/module/haltpoll/parameters/guest_halt_poll_ns` to
+  200000 for one `python -m bench hotpath --config postgres` run, then back to 0: raw
+  2,884/s, hot path 2,876/s, ratio 0.997. The bench does not change kernel settings: the
+  table shows the machine as configured. A design that records without waiting for the
+  database (write-behind) would hide the hand-off, but a delivery would then be reported
+  done before its attempt is stored; batches (benchmark 1) amortise it instead, which is why
+  the pipeline outruns the hot path.
 - **3 Fan-out**: the same INSERT as the baseline plus validation, the subscription query
   and the enqueue; the enqueue is 20 messages (batches of 50), not 1,000.
 - **4 Latency**: on the ORM broker, the poll interval (a task waits up to `poll` seconds to be
   seen). On Redis, the hops: commit, enqueue, the cluster's pusher process, the worker
   process, the claim's statements, then the send. Each hop is a process wake-up, and on a
   loaded 2-core machine a wake-up can wait a scheduler slice; the p99 shows that tail.
-  Measured by hand on PostgreSQL + Redis (60 events at 20/s, one endpoint): `publish()`
-  itself takes p50 10 ms (six round trips: the event type, BEGIN, the event INSERT, the
-  subscription query, the deliveries INSERT, COMMIT, at ~1-1.5 ms each through Django on
-  this machine, then the enqueue); django-q2's Redis hop alone (enqueue to a trivial task
-  running) is p50 2.9 ms; the claim is three more statements. So most of the Redis p50 is
-  HookHub's own round trips, not the broker. Next step, not taken: one
-  `INSERT ... SELECT ... RETURNING` for the fan-out and a cached event-type lookup.
+  Measured by hand on PostgreSQL + Redis (200 events at 20/s, one endpoint), before and
+  after the hot-path statements: `publish()` until commit p50 5.1 -> ~1.5 ms (two statements
+  now: the event type, then the event and its deliveries in one), the enqueue 0.7 ms,
+  django-q2's hop from Redis to the worker 0.75 ms, the claim p50 3.5 -> ~0.5 ms (one
+  statement instead of five, no queryset to compile), the send and record ~1.4 ms.
 - **5 Lists**: keyset pagination (`WHERE id < :cursor ORDER BY id DESC LIMIT n+1`) makes every
   page one index range scan; no page counts the table. What remains is rendering 50 rows.
   One fragile case this benchmark's database does not show (it holds ~150 other endpoints
@@ -139,4 +147,18 @@ broker, ran with `CONN_MAX_AGE` and saved no result rows. Profiles showed where 
   de-duplicate on `webhook-id`). `HOOKHUB_DURABLE_ATTEMPTS=1` restores full durability.
 - **Decrypted signing secrets are cached per worker process**, keyed by their ciphertext (a
   rotation changes the key, so a stale secret is never used).
+- **The per-delivery statements are written by hand** (`deliveries/statements.py`): compiling
+  the claim's queryset (filter, `select_related`, `defer`) cost more than running it. On
+  PostgreSQL the claim is one statement that returns the claimed rows joined to the event,
+  its type and the endpoint (2.3 -> 0.5 ms for one delivery); `publish()` stores the event
+  and all its deliveries in one statement (3.2 -> 1.8 ms; 1,000 endpoints: 1.06x -> 0.40x of
+  the plain `bulk_create`). They run on server-side-bound cursors, so psycopg prepares them
+  after their first use: the record drops from ~210 to ~125 us when measured alone
+  (`HOOKHUB_PG_PREPARED_STATEMENTS=0` turns preparing off for poolers that cannot keep
+  prepared statements). Hot path on PostgreSQL 0.53 -> 0.66, Redis latency p99 13.6 -> 8.8 ms
+  on a quiet machine.
+- **Smaller per-send costs**: the address guard caches its parsed allowlist and each
+  address's verdict (11 -> 5.7 us per send); a forked worker resets the connection pool and
+  the deadline watchdog once (`os.register_at_fork`) instead of calling `os.getpid()` on
+  every send; finished requests leave the watchdog's heap as new ones arrive.
 """

@@ -76,6 +76,13 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
 
+    halt_poll = "not a haltpoll guest"
+    try:
+        with open("/sys/module/haltpoll/parameters/guest_halt_poll_ns") as handle:
+            halt_poll = f"{handle.read().strip()} ns (0: an idle vCPU halts at once)"
+    except OSError:
+        pass
+
     def version(name: str) -> str:
         try:
             return metadata.version(name)
@@ -92,6 +99,7 @@ def machine() -> dict[str, str]:
         "cpus (nproc)": str(os.cpu_count()),
         "cpu": cpu,
         "memory": mem,
+        "guest halt polling": halt_poll,
         "os": platform.platform(),
         "python": platform.python_version(),
         "packages": ", ".join(
