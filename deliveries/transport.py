@@ -218,10 +218,36 @@ def _connection(target, address: str, connect_timeout: float) -> http.client.HTT
         else:
             conn = http.client.HTTPConnection(address, target.port)
         conn.timeout = connect_timeout
-        conn.connect()
+        try:
+            conn.connect()
+        except BaseException:
+            conn.close()  # a TLS failure leaves the TCP socket open
+            raise
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     conn._hookhub_key = key
     return conn
+
+
+def _connect_any(target, deadline: float) -> http.client.HTTPConnection:
+    """A connection to the first checked address that accepts one, in resolver order.
+
+    A dual-stack name often resolves to an IPv6 address first; from a host without IPv6
+    routes that one fails at once, and the IPv4 one works. Each try gets the connect timeout,
+    all of them share the deadline; the last failure is raised when none connects."""
+    failure: OSError | None = None
+    for address in target.addresses:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            return _connection(
+                target, address, min(float(settings.HOOKHUB_CONNECT_TIMEOUT), remaining)
+            )
+        except ssl.SSLError:
+            raise  # the address answered: its handshake or certificate is the failure
+        except OSError as exc:  # refused, unreachable, timed out: try the next address
+            failure = exc
+    raise failure or _DeadlineExceeded("No time was left to connect before the deadline.")
 
 
 def _keep(conn: http.client.HTTPConnection) -> None:
@@ -313,9 +339,7 @@ def send(method: str, url: str, headers: dict[str, str], body: bytes) -> Transpo
         except ValueError as exc:
             result.error_class, result.error_message = ErrorClass.INVALID_URL, str(exc)
             return _finish(result, start)
-        remaining = max(0.001, deadline - time.monotonic())
-        connect_timeout = min(float(settings.HOOKHUB_CONNECT_TIMEOUT), remaining)
-        conn = _connection(target, target.addresses[0], connect_timeout)
+        conn = _connect_any(target, deadline)
         # Kept here: http.client drops conn.sock for a "Connection: close" answer while the
         # response still reads from this socket.
         sock = conn.sock

@@ -166,3 +166,52 @@ def test_a_forked_worker_gets_its_own_watchdog_and_connections(receiver):
     assert done and os.waitstatus_to_exitcode(status) == 0
     first, child = receiver.requests_to("/first")[0], receiver.requests_to("/child")[0]
     assert first.client_port != child.client_port  # a connection of the child's own
+
+
+def _resolving(monkeypatch, name: str, addresses: list[str]) -> None:
+    """Make `name` resolve to `addresses`, in that order (the guard still judges each)."""
+    real = socket.getaddrinfo
+
+    def fake(host, port, *args, **kwargs):
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        return [
+            (
+                socket.AF_INET6 if ":" in a else socket.AF_INET,
+                socket.SOCK_STREAM,
+                6,
+                "",
+                (a, port, 0, 0) if ":" in a else (a, port),
+            )
+            for a in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+
+
+def test_a_dual_stack_name_is_reached_on_its_next_address_when_the_first_fails(
+    receiver, monkeypatch
+):
+    # The receiver listens on 127.0.0.1 only, so ::1 refuses (as an IPv6 address does from a
+    # host without IPv6 routes); the delivery must still arrive, over IPv4.
+    _resolving(monkeypatch, "dual.test", ["::1", "127.0.0.1"])
+    result = post(f"http://dual.test:{receiver.port}/dual")
+    assert result.succeeded, result.error_message
+    (got,) = receiver.requests_to("/dual")
+    assert got.headers["host"] == f"dual.test:{receiver.port}"
+
+
+def test_a_name_whose_every_address_refuses_is_a_connect_error(monkeypatch):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _resolving(monkeypatch, "nobody.test", ["::1", "127.0.0.1"])
+    result = post(f"http://nobody.test:{port}/x")
+    assert result.error_class == E.CONNECT and not result.succeeded
+
+
+def test_every_address_is_judged_before_any_is_tried(receiver, monkeypatch):
+    _resolving(monkeypatch, "mixed.test", ["127.0.0.1", "10.0.0.1"])
+    result = post(f"http://mixed.test:{receiver.port}/mixed")
+    assert result.error_class == E.BLOCKED_ADDRESS
+    assert receiver.requests_to("/mixed") == []
