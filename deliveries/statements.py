@@ -21,6 +21,7 @@ so query logging, error translation and `execute_wrappers` see it like any other
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
@@ -114,18 +115,22 @@ def _select_list(db: BaseDatabaseWrapper) -> str:
     return ", ".join(column for part in CLAIM_PARTS for column in part.columns(db))
 
 
-@cache
-def _converters(db_alias: str, vendor: str) -> list[list[tuple]]:
-    from django.db import connections
+# Per connection object (each thread has its own): backend converters are bound methods of
+# that connection's `ops`.
+_converters_by_connection: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    db = connections[db_alias]
-    return [part.converters(db) for part in CLAIM_PARTS]
+
+def _converters(db: BaseDatabaseWrapper) -> list[list[tuple]]:
+    found = _converters_by_connection.get(db)
+    if found is None:
+        found = _converters_by_connection[db] = [part.converters(db) for part in CLAIM_PARTS]
+    return found
 
 
 def deliveries_from_rows(db: BaseDatabaseWrapper, rows: Iterable[Sequence]) -> list[Delivery]:
     """Delivery instances with their event (and its type) and endpoint attached, as
     select_related would leave them; the type's unsent fields are deferred."""
-    converters = _converters(db.alias, db.vendor)
+    converters = _converters(db)
     event_field = Delivery._meta.get_field("event")
     endpoint_field = Delivery._meta.get_field("endpoint")
     type_field = Event._meta.get_field("event_type")
