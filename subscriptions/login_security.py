@@ -1,10 +1,10 @@
-"""Sign-in protection around django-axes: which address a client has, and failed sign-ins
-written to the audit log."""
+"""Sign-in protection around django-axes: which address a client has, and sign-ins (failed
+and successful) written to the audit log."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -46,4 +46,22 @@ def audit_failed_login(sender, credentials: dict, request: HttpRequest | None = 
             "locked_out": bool(getattr(request, "axes_locked_out", False)),
         },
         ip_address=client_ip(request) if request is not None else None,
+    )
+
+
+@receiver(user_logged_in, dispatch_uid="hookhub-audit-sign-in")
+def audit_sign_in(sender, request: HttpRequest | None, user, **kwargs):
+    """One audit entry per sign-in with a password (the login form, the admin's login).
+    Sessions made without one (tests' force_login, Client.login) fire the same signal with
+    a request that was never posted, and are not sign-ins anyone made."""
+    if request is None or request.method != "POST":
+        return
+    AuditEntry.objects.create(
+        actor=user,
+        actor_label=str(user.get_username())[:USERNAME_MAX],
+        action="login.succeeded",
+        object_type="user",
+        object_id=str(user.pk),
+        object_label=str(user.get_username())[:USERNAME_MAX],
+        ip_address=client_ip(request),
     )

@@ -112,6 +112,19 @@ def test_failed_sign_ins_are_audited_with_username_and_address_but_no_password()
     assert "hunter2" not in stored
 
 
+def test_a_password_sign_in_is_audited_and_a_session_made_in_code_is_not():
+    carol = UserFactory(username="carol")
+    client = Client()
+    sign_in(client, "carol", PASSWORD, ip="203.0.113.9")
+    assert signed_in(client)
+    entry = AuditEntry.objects.get(action="login.succeeded")
+    assert entry.actor == carol and entry.actor_label == "carol"
+    assert entry.object_id == str(carol.pk) and entry.ip_address == "203.0.113.9"
+    assert PASSWORD not in repr(list(AuditEntry.objects.values()))
+    Client().force_login(carol)
+    assert AuditEntry.objects.filter(action="login.succeeded").count() == 1
+
+
 @override_settings(HOOKHUB_TRUSTED_PROXY_COUNT=1)
 def test_behind_one_trusted_proxy_the_forwarded_client_address_is_throttled():
     """A client can prepend fake X-Forwarded-For entries; only the one the proxy appended
