@@ -127,7 +127,7 @@ broker, ran with `CONN_MAX_AGE` and saved no result rows. Profiles showed where 
   expression per field and row: 9 of 17 profiled seconds for 1,000 deliveries. The outcome is
   now one prepared `UPDATE ... WHERE id = %s` sent with `executemany` (psycopg pipelines it:
   one round trip per batch), and attempts one prepared `INSERT` the same way
-  (`deliveries/engine.py: write_outcomes, insert_attempts`).
+  (`deliveries/engine.py: write_records`).
 - **`requests` cost ~1-2 ms of CPU per POST.** The transport now speaks `http.client` on
   kept-alive sockets it pools per thread and per (scheme, checked address, port, host name),
   with every guarantee kept: the guard's checked address, SNI and certificate check on the

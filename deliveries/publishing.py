@@ -161,9 +161,12 @@ def _store(event: Event) -> list[int]:
     token = now + timedelta(seconds=float(settings.HOOKHUB_REQUEUE_AFTER))
     template = Delivery(status=Delivery.Status.PENDING, next_attempt_at=now, claimed_until=token)
     if db.vendor != "postgresql":
+        # Read before writing: SQLite's write lock is held from the transaction's start, so
+        # the subscription query runs outside it.
+        endpoint_ids = list(_subscribed(event).values_list("id", flat=True))
         with transaction.atomic(using=db.alias):
             event.save(force_insert=True)
-            ids = _fan_out_rows(event, template)
+            ids = _fan_out_rows(event, template, endpoint_ids)
     elif db.in_atomic_block:
         # A savepoint: a lost idempotency race must not break the caller's transaction.
         with transaction.atomic(using=db.alias):
@@ -191,8 +194,7 @@ def _store_in_one_statement(db, event: Event, template: Delivery) -> list[int]:
     return list(ids)
 
 
-def _fan_out_rows(event: Event, template: Delivery) -> list[int]:
-    endpoint_ids = list(_subscribed(event).values_list("id", flat=True))
+def _fan_out_rows(event: Event, template: Delivery, endpoint_ids: list[int]) -> list[int]:
     if not endpoint_ids:
         return []
     rows = Delivery.objects.bulk_create(
