@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from deliveries.models import Attempt, Delivery, Event, ReplayJob
+from deliveries.models import Attempt, Delivery, Event, HourlyAttempts, ReplayJob
 from subscriptions.admin import ReadOnlyAdmin
 
 
@@ -54,3 +54,15 @@ class ReplayJobAdmin(ReadOnlyAdmin):
     list_display = ["uid", "created_by", "status", "total", "done", "skipped", "created_at"]
     list_filter = ["status"]
     exclude = ["delivery_ids"]
+
+
+@admin.register(HourlyAttempts)
+class HourlyAttemptsAdmin(ReadOnlyAdmin):
+    """Derived from the attempts by deliveries.rollups; the row without an endpoint is the
+    hour's total."""
+
+    list_display = ["hour", "endpoint", "succeeded", "failed"]
+    list_select_related = ["endpoint"]
+    raw_id_fields = ["endpoint"]
+    date_hierarchy = "hour"
+    show_full_result_count = False

@@ -9,15 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from deliveries.models import Attempt
-
-SUCCESS = Q(response_status__gte=200, response_status__lt=300)
+from deliveries import rollups
+from deliveries.models import Attempt, HourlyAttempts
 
 
 @dataclass
@@ -32,54 +31,68 @@ class HourBucket:
 
 
 def _empty_buckets(now: datetime, hours: int) -> list[HourBucket]:
-    top = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    top = rollups.hour_start(now)
     return [HourBucket(start=top - timedelta(hours=hours - 1 - i)) for i in range(hours)]
 
 
-def _since(now: datetime, hours: int) -> datetime:
-    return _empty_buckets(now, hours)[0].start
-
-
-def _grouped(attempts, group_by: tuple[str, ...]):
-    # Served by attempt_started_idx: the range on started_at bounds the scan to 24 hours.
-    return (
-        attempts.annotate(hour=TruncHour("started_at", tzinfo=UTC))
-        .values(*group_by, "hour")
-        .annotate(ok=Count("id", filter=SUCCESS), bad=Count("id", filter=~SUCCESS))
-        .order_by()
-    )
-
-
-def hourly(attempts=None, *, now: datetime | None = None, hours: int = 24) -> list[HourBucket]:
-    """Attempts per hour over the last `hours` hours (oldest first, current hour last)."""
-    now = now or timezone.now()
-    buckets = _empty_buckets(now, hours)
-    by_start = {bucket.start: bucket for bucket in buckets}
-    attempts = Attempt.objects.all() if attempts is None else attempts
-    for row in _grouped(attempts.filter(started_at__gte=buckets[0].start), ()):
-        bucket = by_start.get(row["hour"])
-        if bucket:
-            bucket.succeeded += row["ok"]
-            bucket.failed += row["bad"]
-    return buckets
+def hourly(*, now: datetime | None = None, hours: int = 24) -> list[HourBucket]:
+    """Everyone's attempts per hour over the last `hours` hours (oldest first, current hour
+    last)."""
+    return _counted(None, now=now, hours=hours)[None]
 
 
 def hourly_by_endpoint(
     endpoint_ids, *, now: datetime | None = None, hours: int = 24
 ) -> dict[int, list[HourBucket]]:
-    """`hourly()` for many endpoints in one query, keyed by endpoint id."""
+    """`hourly()` for each of many endpoints, keyed by endpoint id, in three queries."""
+    return _counted(list(endpoint_ids), now=now, hours=hours)
+
+
+def _counted(endpoint_ids: list[int] | None, *, now, hours) -> dict:
+    """Buckets keyed by endpoint id (or None for everyone's): rolled-up hours from
+    HourlyAttempts, the others (the current hour, usually) counted from the attempts."""
     now = now or timezone.now()
-    result = {pk: _empty_buckets(now, hours) for pk in endpoint_ids}
-    if not result:
+    keys = [None] if endpoint_ids is None else endpoint_ids
+    result = {key: _empty_buckets(now, hours) for key in keys}
+    if not keys:
         return result
-    attempts = Attempt.objects.filter(
-        delivery__endpoint_id__in=list(result), started_at__gte=_since(now, hours)
+    since = result[keys[0]][0].start
+    rolled = rollups.rolled_up_hours(since)
+
+    def add(key, hour, succeeded: int, failed: int) -> None:
+        for bucket in result[key]:
+            if bucket.start == hour:
+                bucket.succeeded += succeeded
+                bucket.failed += failed
+
+    stored = HourlyAttempts.objects.filter(hour__gte=since)
+    stored = (
+        stored.filter(endpoint=None)
+        if endpoint_ids is None
+        else stored.filter(endpoint_id__in=endpoint_ids)
     )
-    for row in _grouped(attempts, ("delivery__endpoint_id",)):
-        for bucket in result[row["delivery__endpoint_id"]]:
-            if bucket.start == row["hour"]:
-                bucket.succeeded += row["ok"]
-                bucket.failed += row["bad"]
+    for row in stored.values_list("endpoint_id", "hour", "succeeded", "failed"):
+        add(*row)
+
+    unrolled = [bucket.start for bucket in result[keys[0]] if bucket.start not in rolled]
+    if not unrolled:
+        return result
+    # Served by attempt_started_idx: the range on started_at bounds the scan to the hours
+    # not rolled up yet (normally the current one).
+    attempts = Attempt.objects.filter(started_at__gte=min(unrolled))
+    group = ()
+    if endpoint_ids is not None:
+        attempts = attempts.filter(delivery__endpoint_id__in=endpoint_ids)
+        group = ("delivery__endpoint_id",)
+    live = (
+        attempts.annotate(hour=TruncHour("started_at", tzinfo=UTC))
+        .values(*group, "hour")
+        .annotate(ok=Count("id", filter=rollups.SUCCESS), bad=Count("id", filter=~rollups.SUCCESS))
+        .order_by()
+    )
+    for row in live:
+        if row["hour"] not in rolled:  # a rolled-up hour after a gap is counted already
+            add(row.get("delivery__endpoint_id"), row["hour"], row["ok"], row["bad"])
     return result
 
 

@@ -162,6 +162,38 @@ class Attempt(models.Model):
         return self.response_status is not None and 200 <= self.response_status < 300
 
 
+class HourlyAttempts(models.Model):
+    """Attempts per endpoint per completed UTC hour, for the dashboards' 24-hour charts.
+
+    Written by deliveries.rollups once an hour is over and its late records are in, so a
+    chart reads a few small rows instead of counting a day of attempts. The row without an
+    endpoint holds the hour's totals and marks the hour as rolled up; endpoints with no
+    attempts in an hour get no row."""
+
+    endpoint = models.ForeignKey(
+        Endpoint, null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    hour = models.DateTimeField()
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "hourly attempts"
+        constraints = [
+            # Also the chart's lookup: endpoint ids, then a range of hours.
+            models.UniqueConstraint(fields=["endpoint", "hour"], name="hourly_endpoint_hour_uniq"),
+            # One totals row per hour, so two hosts cannot both roll an hour up.
+            models.UniqueConstraint(
+                fields=["hour"], condition=Q(endpoint__isnull=True), name="hourly_total_uniq"
+            ),
+        ]
+        indexes = [models.Index(fields=["hour"], name="hourly_hour_idx")]  # retention
+
+    def __str__(self) -> str:
+        who = f"endpoint {self.endpoint_id}" if self.endpoint_id else "all endpoints"
+        return f"{self.hour:%Y-%m-%d %H}:00 {who}: {self.succeeded} ok, {self.failed} failed"
+
+
 class ReplayJob(models.Model):
     """A bulk replay an admin started from a filtered list; runs as a background task."""
 

@@ -1,5 +1,5 @@
 """Retention: delete attempts, and events with their deliveries, older than
-HOOKHUB_ATTEMPT_RETENTION_DAYS.
+HOOKHUB_ATTEMPT_RETENTION_DAYS (and the hourly chart counts of those days).
 
 Deletes walk primary-key windows of HOOKHUB_PRUNE_BATCH_SIZE rows, one short transaction
 each, so neither SQLite nor PostgreSQL holds locks on the tables for long and the workers
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from deliveries.models import Attempt, Delivery, Event
+from deliveries.models import Attempt, Delivery, Event, HourlyAttempts
 
 SCHEDULE_NAME = "hookhub-prune-deliveries"
 SCHEDULE_FUNC = "deliveries.retention.scheduled_prune"
@@ -99,6 +99,8 @@ def prune(
         result.attempts += attempts
         result.deliveries += deliveries
         result.events += events
+    # The charts' hourly counts are derived from the attempts: they go with them.
+    HourlyAttempts.objects.filter(hour__lt=before).delete()
     return result
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
-from deliveries import engine
+from deliveries import engine, rollups
 from deliveries.models import Attempt
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def deliver(delivery_id: int) -> int:
 def sweep() -> dict[str, int]:
     """Rescue deliveries stuck in "sending" and enqueue due ones. Safe to run anywhere,
     any number of times at once: every step is a conditional update."""
-    counts = {"rescued": 0, "enqueued": 0}
+    counts = {"rescued": 0, "enqueued": 0, "hours_rolled_up": 0}
     try:
         counts["rescued"] = engine.rescue_stuck()
         limit = max(1, int(settings.HOOKHUB_CLAIM_BATCH)) * 20
@@ -79,6 +79,10 @@ def sweep() -> dict[str, int]:
         counts["enqueued"] = len(ids)
     except Exception:
         logger.exception("Sweep failed; the next one will try again")
+    try:
+        counts["hours_rolled_up"] = rollups.roll_up_when_due()
+    except Exception:
+        logger.exception("Rolling up hourly counts failed; the next sweep will try again")
     return counts
 
 

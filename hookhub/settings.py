@@ -261,6 +261,10 @@ HOOKHUB_MAX_CUSTOM_HEADERS = env_int("HOOKHUB_MAX_CUSTOM_HEADERS", 20)
 # The API's delivery detail shows at most this many (newest) attempts.
 HOOKHUB_API_ATTEMPTS_LIMIT = env_int("HOOKHUB_API_ATTEMPTS_LIMIT", 50)
 HOOKHUB_SWEEP_INTERVAL = env_float("HOOKHUB_SWEEP_INTERVAL", 1.0)
+# Hourly chart counts (deliveries.rollups): an hour is rolled up this long after it ends,
+# longer than any claim's lease so its late records are in; the sweeper checks this often.
+HOOKHUB_ROLLUP_DELAY = env_float("HOOKHUB_ROLLUP_DELAY", 300.0)
+HOOKHUB_ROLLUP_INTERVAL = env_float("HOOKHUB_ROLLUP_INTERVAL", 60.0)
 HOOKHUB_CLAIM_BATCH = env_int("HOOKHUB_CLAIM_BATCH", 50)
 # Concurrent sends per worker process (one kept-alive session per thread).
 HOOKHUB_SEND_THREADS = env_int("HOOKHUB_SEND_THREADS", 8)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from deliveries.models import Delivery, Event
+from deliveries.models import Attempt, Delivery, Event
 from subscriptions.models import Endpoint, EventType
 
 
@@ -71,3 +72,19 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
 
     event = factory.SubFactory(EventFactory)
     endpoint = factory.SubFactory(EndpointFactory)
+
+
+class AttemptFactory(factory.django.DjangoModelFactory):
+    """A recorded try; pass `started_at` and `response_status` (None for no answer)."""
+
+    class Meta:
+        model = Attempt
+
+    delivery = factory.SubFactory(DeliveryFactory)
+    number = 1
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.SelfAttribute("started_at")
+    duration_ms = 1
+    request_url = factory.SelfAttribute("delivery.endpoint.url")
+    request_body = "{}"
+    response_status = 200

@@ -5,7 +5,6 @@ deliveries."""
 from __future__ import annotations
 
 from django import template
-from django.db.models import OuterRef, Subquery
 
 from deliveries import charts
 from deliveries.models import Delivery
@@ -15,26 +14,25 @@ register = template.Library()
 
 @register.simple_tag
 def endpoint_health(endpoints) -> dict[int, dict]:
-    """{endpoint id: {"rate", "chart", "last"}} for every endpoint, in three queries."""
+    """{endpoint id: {"rate", "chart", "last"}} for every endpoint: three queries for the
+    charts (rolled-up hours, their rows, the live hours), one per endpoint for the newest
+    delivery."""
     endpoints = list(endpoints)
     ids = [endpoint.pk for endpoint in endpoints]
     buckets = charts.hourly_by_endpoint(ids)
-    # The newest delivery per endpoint, found through delivery_endpoint_log_idx.
-    newest = Delivery.objects.filter(endpoint=OuterRef("pk")).order_by("-id")
-    last = (
-        {
-            row["pk"]: row
-            for row in type(endpoints[0])
-            .objects.filter(pk__in=ids)
-            .annotate(
-                last_created=Subquery(newest.values("created_at")[:1]),
-                last_status=Subquery(newest.values("status")[:1]),
-            )
-            .values("pk", "last_created", "last_status")
-        }
-        if endpoints
-        else {}
-    )
+    # The newest delivery of each endpoint: one index probe per endpoint, its id a constant.
+    # As one correlated subquery, PostgreSQL estimated each endpoint's rows from the table's
+    # average and walked the primary key backwards through other subscribers' newer
+    # deliveries: 95 ms with two endpoints of 86,000 and 500,000 deliveries, growing with
+    # the table. With a constant it uses its statistics for that endpoint (0.1 ms).
+    last = {
+        pk: Delivery.objects.filter(endpoint_id=pk)
+        .order_by("-id")
+        .values("created_at", "status")
+        .first()
+        or {}
+        for pk in ids
+    }
     return {
         pk: {
             "rate": charts.success_rate(buckets[pk]),
@@ -42,8 +40,8 @@ def endpoint_health(endpoints) -> dict[int, dict]:
             "chart": charts.bars_svg(
                 buckets[pk], width=120, height=24, label="Attempts per hour, last 24 hours"
             ),
-            "last_at": last.get(pk, {}).get("last_created"),
-            "last_status": last.get(pk, {}).get("last_status"),
+            "last_at": last[pk].get("created_at"),
+            "last_status": last[pk].get("status"),
         }
         for pk in ids
     }

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from standardwebhooks import Webhook
 
+from deliveries import rollups
 from deliveries.models import Attempt, Delivery
+from deliveries.templatetags.delivery_stats import endpoint_health
 from subscriptions.models import AuditEntry, Endpoint
-from tests.factories import EndpointFactory, EventTypeFactory
+from tests.factories import AttemptFactory, DeliveryFactory, EndpointFactory, EventTypeFactory
 from tests.receivers import Reply
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +37,30 @@ def test_endpoint_list_shows_state_types_rate_chart_and_last_delivery(owner_clie
     assert "order-paid" in body
     assert '<svg class="chart"' in body
     assert "no attempts" in body and "never" in body
+
+
+def test_endpoint_list_shows_each_endpoints_own_newest_delivery_and_rolled_up_rate(
+    owner_client, owner
+):
+    busy, quiet = EndpointFactory(owner=owner), EndpointFactory(owner=owner)
+    now = timezone.now()
+    for endpoint, status, hours_ago in ((busy, 200, 3), (busy, 500, 0), (quiet, 200, 2)):
+        AttemptFactory(
+            delivery=DeliveryFactory(
+                endpoint=endpoint, status="failed" if status >= 300 else "succeeded"
+            ),
+            started_at=now - timedelta(hours=hours_ago),
+            response_status=status,
+        )
+    DeliveryFactory(status="pending")  # someone else's, and newer than ours
+    rollups.roll_up(now=now + timedelta(hours=1))  # the hours before this one are rolled up
+    response = owner_client.get(reverse("subscriptions:endpoint-list"))
+    assert response.status_code == 200
+    assert "status-failed" in response.content.decode()
+    health = endpoint_health(Endpoint.objects.filter(owner=owner))
+    assert health[busy.pk]["last_status"] == "failed" and health[busy.pk]["attempts"] == 2
+    assert health[quiet.pk]["last_status"] == "succeeded" and health[quiet.pk]["rate"] == 1.0
+    assert health[busy.pk]["rate"] == 0.5
 
 
 def test_add_endpoint_saves_types_headers_and_audits(owner_client, owner, receiver):

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
-from deliveries.models import Attempt, ReplayJob
-from tests.factories import DeliveryFactory, EndpointFactory, EventFactory, EventTypeFactory
+from deliveries.models import ReplayJob
+from tests.factories import (
+    AttemptFactory,
+    DeliveryFactory,
+    EndpointFactory,
+    EventFactory,
+    EventTypeFactory,
+)
 
 
 @pytest.fixture
@@ -23,17 +28,7 @@ def world(owner, outsider, staff):
     EndpointFactory(owner=outsider, url="https://outsider.example.com/hooks")
     event = EventFactory(event_type=event_type, payload={"id": 424242})
     delivery = DeliveryFactory(event=event, endpoint=endpoint, status="failed")
-    now = timezone.now()
-    Attempt.objects.create(
-        delivery=delivery,
-        number=1,
-        started_at=now,
-        finished_at=now,
-        duration_ms=5,
-        request_url=endpoint.url,
-        request_body="{}",
-        response_status=500,
-    )
+    AttemptFactory(delivery=delivery, duration_ms=5, response_status=500)
     replay_job = ReplayJob.objects.create(created_by=staff, delivery_ids=[delivery.pk])
     markers = [
         str(endpoint.uid),
