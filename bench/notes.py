@@ -19,7 +19,9 @@ run rewrites this page.
 - **Repeats**: every benchmark runs 3 times; the table shows the median baseline, the median
   figure and the median of the per-repeat ratios.
 - **1 Pipeline**: real `manage.py run_worker` processes (django-q2 cluster + HookHub's
-  sweeper, `HOOKHUB_Q_WORKERS=2`) are started, warmed with one delivery, then 2,000
+  sweeper, `HOOKHUB_Q_WORKERS=2`) are started, warmed with one delivery and then an untimed
+  burst of 1,000 (so every worker process has connected and filled its caches: with one
+  warm-up delivery only, the first timed repeat at 4 workers ran ~20% slow), then 2,000
   deliveries are published (20 `publish()` calls x 100 endpoints) and the clock runs from
   the first `publish()` until every delivery is recorded (attempt row written, delivery
   `succeeded`). Publishing is inside the measured time. Each run checks that the receiver got
