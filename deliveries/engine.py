@@ -69,12 +69,12 @@ def claim(ids: list[int], *, token: datetime | None, scheduled: bool) -> list[De
         # Its commit need not be durable: a claim lost in a crash leaves the row pending and
         # queued, and the sweeper re-enqueues it (see relax_commit_durability).
         durable = bool(settings.HOOKHUB_DURABLE_ATTEMPTS)
-        sql = statements.claim_sql(db.vendor, db.alias, durable=durable, **shape)
+        sql = statements.claim_sql(db.alias, durable=durable, **shape)
         with statements.cursor(db) as cursor:
             cursor.execute(sql, [*assign, list(ids), *where])
             return statements.deliveries_from_rows(db, cursor.fetchall())
     # SQLite: the IMMEDIATE transaction already serialises writers.
-    sql = statements.claim_sql(db.vendor, db.alias, durable=True, count=len(ids), **shape)
+    sql = statements.claim_sql(db.alias, durable=True, count=len(ids), **shape)
     with transaction.atomic(using=db.alias), db.cursor() as cursor:
         cursor.execute(sql, [*assign, *ids, *where])
         won = sorted(row[0] for row in cursor.fetchall())
@@ -235,11 +235,7 @@ def process(deliveries: list[Delivery], trigger: str = Trigger.SCHEDULED) -> Non
     if len(attempts) == 1 and not cancelled and not recovered and not failed_only:
         record_one(attempts[0], live[0])  # the usual single delivery: no health to record
     else:
-        write_records(  # one commit for the whole batch
-            attempts,
-            live + cancelled,
-            then=lambda: policy.record_endpoint_health(recovered, failed_only, now),
-        )
+        write_records(attempts, live + cancelled, recovered=recovered, failed=failed_only, now=now)
     for endpoint, reason in gone.values():
         policy.disable_endpoint(endpoint, reason, now=now)
 
@@ -257,11 +253,19 @@ def relax_commit_durability() -> None:
     if connection.vendor != "postgresql" or settings.HOOKHUB_DURABLE_ATTEMPTS:
         return
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(f"SELECT {statements.RELAXED_COMMIT}")  # noqa: S608 - a constant
 
 
-def write_records(attempts: list[Attempt], deliveries: list[Delivery], then=None) -> None:
-    """Store attempts and deliveries' outcomes in one transaction, then run `then()` in it.
+def write_records(
+    attempts: list[Attempt],
+    deliveries: list[Delivery],
+    *,
+    recovered: set[int] = frozenset(),
+    failed: set[int] = frozenset(),
+    now: datetime | None = None,
+) -> None:
+    """Store attempts, deliveries' outcomes and the endpoints' failure streaks (`recovered`
+    and `failed` endpoint ids, see policy.record_endpoint_health) in one commit.
 
     A prepared INSERT and a prepared UPDATE, each sent with executemany (psycopg pipelines
     it: one round trip per batch). Django's bulk_update builds a CASE expression per field
@@ -281,8 +285,7 @@ def write_records(attempts: list[Attempt], deliveries: list[Delivery], then=None
                 cursor.executemany(statements.insert_attempt_sql(db.alias), attempt_rows)
             if outcome_rows:
                 cursor.executemany(statements.update_outcome_sql(db.alias), outcome_rows)
-        if then is not None:
-            then()
+        policy.record_endpoint_health(recovered, failed, now)  # no query when both are empty
 
 
 def record_one(attempt: Attempt, delivery: Delivery) -> None:

@@ -33,6 +33,16 @@ def hour_start(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def tally(attempts, *group_by: str):
+    """`attempts` counted per `group_by` values: rows of those values plus `ok` (2xx
+    answers) and `bad` (everything else, no answer included)."""
+    return (
+        attempts.values(*group_by)
+        .annotate(ok=Count("id", filter=SUCCESS), bad=Count("id", filter=~SUCCESS))
+        .order_by()
+    )
+
+
 def rolled_up_hours(since: datetime) -> set[datetime]:
     """Starts of the hours from `since` on that have been rolled up."""
     return set(
@@ -57,11 +67,9 @@ def roll_up(now: datetime | None = None, *, hours: int = 24) -> int:
 
 def _roll_up_hour(hour: datetime) -> bool:
     # Counted before the write transaction: on SQLite it holds the only write lock.
-    rows = list(
-        Attempt.objects.filter(started_at__gte=hour, started_at__lt=hour + HOUR)
-        .values("delivery__endpoint_id")
-        .annotate(ok=Count("id", filter=SUCCESS), bad=Count("id", filter=~SUCCESS))
-        .order_by()
+    rows = tally(
+        Attempt.objects.filter(started_at__gte=hour, started_at__lt=hour + HOUR),
+        "delivery__endpoint_id",
     )
     counts = [
         HourlyAttempts(

@@ -38,7 +38,7 @@ UNSENT_TYPE_FIELDS = frozenset({"schema", "example", "description"})
 
 # Why a relaxed commit is safe for claims and records: see engine.relax_commit_durability.
 # set_config(..., true) is SET LOCAL as an expression, so it fits in one prepared statement.
-_RELAXED_COMMIT = "set_config('synchronous_commit', 'off', true)"
+RELAXED_COMMIT = "set_config('synchronous_commit', 'off', true)"
 
 
 def cursor(db: BaseDatabaseWrapper):
@@ -167,7 +167,7 @@ def _claim_conditions(db: BaseDatabaseWrapper, *, with_token: bool, scheduled: b
 
 @cache
 def claim_sql(
-    vendor: str, db_alias: str, *, with_token: bool, scheduled: bool, durable: bool, count: int = 0
+    db_alias: str, *, with_token: bool, scheduled: bool, durable: bool, count: int = 0
 ) -> str:
     """The claim statement. PostgreSQL: one statement that claims (skipping rows another
     worker holds) and returns the joined rows, with a relaxed commit unless `durable`.
@@ -181,9 +181,9 @@ def claim_sql(
     assignments = (
         f"{_q(db, 'status')} = %s, {_q(db, 'claimed_until')} = %s, {_q(db, 'updated_at')} = %s"
     )
-    if vendor == "postgresql":
+    if db.vendor == "postgresql":
         returning = ", ".join(_q(db, f.column) for f in CLAIM_PARTS[0].fields)
-        relax = "" if durable else f", {_RELAXED_COMMIT}"
+        relax = "" if durable else f", {RELAXED_COMMIT}"
         # Only the models' own table and column names are formatted in; values are params.
         return (
             f"WITH won AS (UPDATE {table} SET {assignments} WHERE {_q(db, 'id')} IN ("  # noqa: S608
@@ -343,7 +343,7 @@ def record_one_sql(db_alias: str, *, durable: bool) -> str:
     from django.db import connections
 
     db = connections[db_alias]
-    tail = "1" if durable else _RELAXED_COMMIT
+    tail = "1" if durable else RELAXED_COMMIT
     return (
         f"WITH {_q(db, 'attempt')} AS ({_attempt_insert(db)}), "
         f"{_q(db, 'outcome')} AS ({_outcome_update(db)}) SELECT {tail}"

@@ -14,9 +14,8 @@ register = template.Library()
 
 @register.simple_tag
 def endpoint_health(endpoints) -> dict[int, dict]:
-    """{endpoint id: {"rate", "chart", "last"}} for every endpoint: three queries for the
-    charts (rolled-up hours, their rows, the live hours), one per endpoint for the newest
-    delivery."""
+    """{endpoint id: {"rate", "chart", "last"}} for every endpoint: two queries for the
+    charts (the rolled-up rows, the live hours), one per endpoint for the newest delivery."""
     endpoints = list(endpoints)
     ids = [endpoint.pk for endpoint in endpoints]
     buckets = charts.hourly_by_endpoint(ids)
