@@ -155,10 +155,11 @@ broker, ran with `CONN_MAX_AGE` and saved no result rows. Profiles showed where 
 - **Claims in one statement on PostgreSQL**: `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE
   SKIP LOCKED) RETURNING id`.
 - **No fsync per claim and per record on PostgreSQL**: those two transactions run with
-  `SET LOCAL synchronous_commit TO OFF`. A database crash may forget the last moments of
-  claims or attempt records, never corrupt; the delivery then stays queued or "sending" and
-  the sweeper sends it again, which the at-least-once contract already allows (receivers
-  de-duplicate on `webhook-id`). `HOOKHUB_DURABLE_ATTEMPTS=1` restores full durability.
+  `synchronous_commit` off (`set_config(..., true)`, i.e. SET LOCAL). A database crash may
+  forget the last moments of claims or attempt records, never corrupt; the delivery then
+  stays queued or "sending" and the sweeper sends it again, which the at-least-once
+  contract already allows (receivers de-duplicate on `webhook-id`).
+  `HOOKHUB_DURABLE_ATTEMPTS=1` restores full durability.
 - **Decrypted signing secrets are cached per worker process**, keyed by their ciphertext (a
   rotation changes the key, so a stale secret is never used).
 - **The per-delivery statements are written by hand** (`deliveries/statements.py`): compiling
