@@ -16,9 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
-from django_q.tasks import async_task
 
-from deliveries import tasks
+from deliveries import queue
 from deliveries.models import Attempt, Delivery, Event, ReplayJob
 from deliveries.publishing import validate_payload
 from subscriptions import audit
@@ -60,13 +59,14 @@ def send_test(endpoint: Endpoint, event_type: EventType, *, actor, data=None, re
             event=event,
             endpoint=endpoint,
             status=Delivery.Status.PENDING,
-            next_attempt_at=None,  # not due by schedule: only the test task sends it
+            trigger=Attempt.Trigger.TEST,
+            next_attempt_at=timezone.now(),
             claimed_until=token,
         )
         audit.record(
             actor, "endpoint.test_sent", endpoint, request=request, event_type=event_type.name
         )
-    _after_commit(lambda: tasks.enqueue_batches([delivery.pk], token, Attempt.Trigger.TEST))
+    _after_commit(lambda: queue.enqueue([delivery.pk], token, Attempt.Trigger.TEST))
     delivery.refresh_from_db()
     return delivery
 
@@ -89,6 +89,7 @@ def replay(delivery: Delivery, *, actor, request=None) -> Delivery:
             .exclude(status=Delivery.Status.SENDING)
             .update(
                 status=Delivery.Status.PENDING,
+                trigger=Attempt.Trigger.REPLAY,
                 next_attempt_at=now,
                 claimed_until=token,
                 updated_at=now,
@@ -99,7 +100,7 @@ def replay(delivery: Delivery, *, actor, request=None) -> Delivery:
         audit.record(
             actor, "delivery.replayed", delivery, request=request, event=delivery.event.uid
         )
-    _after_commit(lambda: tasks.enqueue_batches([delivery.pk], token, Attempt.Trigger.REPLAY))
+    _after_commit(lambda: queue.enqueue([delivery.pk], token, Attempt.Trigger.REPLAY))
     delivery.refresh_from_db()
     return delivery
 
@@ -121,11 +122,7 @@ def start_bulk_replay(queryset, *, actor, filters, request=None) -> ReplayJob:
             count=len(ids),
             filters=filters or {},
         )
-    _after_commit(
-        lambda: async_task(
-            "deliveries.tasks.run_replay_job", job.pk, broker=tasks.broker(), save=False
-        )
-    )
+    _after_commit(lambda: queue.enqueue_task("deliveries.tasks.run_replay_job", job.pk))
     job.refresh_from_db()
     return job
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from deliveries.models import Attempt, Delivery, Event, HourlyAttempts, ReplayJob
+from deliveries.models import (
+    Attempt,
+    Delivery,
+    Event,
+    HourlyAttempts,
+    RateSlot,
+    ReplayJob,
+    SweepHeartbeat,
+)
 from subscriptions.admin import ReadOnlyAdmin
 
 
@@ -66,3 +74,14 @@ class HourlyAttemptsAdmin(ReadOnlyAdmin):
     raw_id_fields = ["endpoint"]
     date_hierarchy = "hour"
     show_full_result_count = False
+
+
+@admin.register(SweepHeartbeat)
+class SweepHeartbeatAdmin(ReadOnlyAdmin):
+    list_display = ["worker", "swept_at"]
+
+
+@admin.register(RateSlot)
+class RateSlotAdmin(ReadOnlyAdmin):
+    list_display = ["endpoint", "next_at"]
+    raw_id_fields = ["endpoint"]

@@ -7,8 +7,11 @@ class DeliveriesConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
+        from django_q.signals import post_spawn
 
-        from deliveries import retention
+        from deliveries import dispatcher, retention
 
         # The daily retention Schedule, created once by migrate (see deliveries/retention.py).
         post_migrate.connect(retention.ensure_schedule, sender=self)
+        # Every django-q2 worker process runs a dispatcher, whatever command started it.
+        post_spawn.connect(dispatcher.start_in_worker, dispatch_uid="hookhub-dispatcher")

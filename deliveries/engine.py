@@ -1,29 +1,28 @@
-"""Claim due deliveries, send them, record the attempts. Called only by deliveries.tasks.
+"""The delivery stages, in order: claim, build and sign, send, decide, record.
 
-Batches all the way: one claim statement (deliveries.statements: on PostgreSQL it skips rows
-other workers hold and returns the claimed rows joined to what sending needs), concurrent
-sends over kept-alive connections, one executemany of attempts and one of outcomes.
+Each stage is a small function here; deliveries.dispatcher strings them together inside a
+worker (many deliveries in flight at once), and `deliver_now` does it synchronously for
+django-q2's sync mode. The SQL behind claim and record is in deliveries.statements.
 
-Tokens: a queued task carries the `claimed_until` value that was stamped on its pending rows
-when they were enqueued. A task only takes rows still carrying its token, so a duplicate or
-stale task (re-enqueued by the sweeper after its lease) finds nothing to do, and two workers
-never send the same attempt.
+- claim: `claim_due` takes whatever is due in bulk (at most HOOKHUB_ENDPOINT_MAX_IN_FLIGHT per
+  endpoint, counting what the worker already has in flight); `claim` takes named rows
+  (sync mode). Either moves rows from pending to sending under a lease (`lease_until`).
+- build and sign: `build_requests` (the wire body, custom headers, Standard Webhooks
+  signatures with every valid secret).
+- send: deliveries.transport.
+- decide: deliveries.policy.decide, per finished delivery, inside `record`.
+- record: `record` stores attempts, outcomes and failure streaks in one commit.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from deliveries import policy, signing, statements, transport
@@ -44,30 +43,73 @@ class OutboundRequest:
     body: bytes
 
 
-def claim_lease(count: int, now: datetime) -> datetime:
-    """How long a claimed batch may stay in "sending" before the sweeper takes it back."""
-    rounds = math.ceil(max(count, 1) / max(1, int(settings.HOOKHUB_SEND_THREADS)))
-    seconds = float(settings.HOOKHUB_DELIVERY_DEADLINE) * rounds + float(
-        settings.HOOKHUB_CLAIM_MARGIN
+def lease_until(now: datetime) -> datetime:
+    """Until when a claimed delivery stays "sending" before the sweeper may take it back.
+
+    A claimed row is sent at once (claims respect the per-endpoint cap, so nothing queues
+    behind a busy endpoint) or after at most HOOKHUB_RATE_LIMIT_HOLD (rate limit), and the
+    transport ends every attempt by HOOKHUB_DELIVERY_DEADLINE; HOOKHUB_CLAIM_MARGIN covers
+    recording. So no lease lapses while its attempt can still run."""
+    seconds = (
+        float(settings.HOOKHUB_DELIVERY_DEADLINE)
+        + float(settings.HOOKHUB_RATE_LIMIT_HOLD)
+        + float(settings.HOOKHUB_CLAIM_MARGIN)
     )
     return now + timedelta(seconds=seconds)
 
 
+def claim_due(limit: int, busy: dict[int, int] | None = None) -> list[Delivery]:
+    """Claim up to `limit` due deliveries, oldest due first, with their event, event type and
+    endpoint loaded; no endpoint ends up with more than HOOKHUB_ENDPOINT_MAX_IN_FLIGHT
+    counting `busy` (endpoint id -> deliveries the caller already has in flight)."""
+    if limit <= 0:
+        return []
+    db = connections[DEFAULT_DB_ALIAS]
+    now = timezone.now()
+    params = statements.claim_due_params(
+        db,
+        now=now,
+        lease=lease_until(now),
+        limit=limit,
+        cap=max(1, int(settings.HOOKHUB_ENDPOINT_MAX_IN_FLIGHT)),
+        busy=busy or {},
+        scan=max(limit * int(settings.HOOKHUB_CLAIM_SCAN_FACTOR), limit),
+    )
+    if db.vendor == "postgresql":
+        durable = bool(settings.HOOKHUB_DURABLE_ATTEMPTS)
+        with statements.cursor(db) as cursor:
+            cursor.execute(statements.claim_due_sql(db.alias, durable=durable), params)
+            return statements.deliveries_from_rows(db, cursor.fetchall())
+    with transaction.atomic(using=db.alias), db.cursor() as cursor:
+        cursor.execute(statements.claim_due_sql(db.alias, durable=True), params)
+        won = sorted(row[0] for row in cursor.fetchall())
+    return _fetch_claimed(db, won)
+
+
+def _fetch_claimed(db, ids: list[int]) -> list[Delivery]:
+    if not ids:
+        return []
+    with db.cursor() as cursor:
+        cursor.execute(statements.fetch_claimed_sql(db.alias, len(ids)), ids)
+        return statements.deliveries_from_rows(db, cursor.fetchall())
+
+
 def claim(ids: list[int], *, token: datetime | None, scheduled: bool) -> list[Delivery]:
-    """Move pending rows to "sending" for this worker; returns only the rows it won, with
-    their event, event type and endpoint loaded (see deliveries.statements)."""
+    """Move these pending rows to "sending"; returns only the rows won, loaded as claim_due's
+    are. `token`, when given, must still be the row's claimed_until (a queued test or replay
+    names its rows); `scheduled` also requires them to be due."""
     if not ids:
         return []
     db = connections[DEFAULT_DB_ALIAS]
     now = timezone.now()
     assign, where = statements.claim_params(
-        db, token=token, scheduled=scheduled, now=now, lease=claim_lease(len(ids), now)
+        db, token=token, scheduled=scheduled, now=now, lease=lease_until(now)
     )
     shape = {"with_token": token is not None, "scheduled": scheduled}
     if db.vendor == "postgresql":
         # One round trip: skip rows another worker holds, claim the rest, return them joined.
-        # Its commit need not be durable: a claim lost in a crash leaves the row pending and
-        # queued, and the sweeper re-enqueues it (see relax_commit_durability).
+        # Its commit need not be durable: a claim lost in a crash leaves the row pending,
+        # and a worker claims it again (see relax_commit_durability).
         durable = bool(settings.HOOKHUB_DURABLE_ATTEMPTS)
         sql = statements.claim_sql(db.alias, durable=durable, **shape)
         with statements.cursor(db) as cursor:
@@ -78,11 +120,7 @@ def claim(ids: list[int], *, token: datetime | None, scheduled: bool) -> list[De
     with transaction.atomic(using=db.alias), db.cursor() as cursor:
         cursor.execute(sql, [*assign, *ids, *where])
         won = sorted(row[0] for row in cursor.fetchall())
-    if not won:
-        return []
-    with db.cursor() as cursor:
-        cursor.execute(statements.fetch_claimed_sql(db.alias, len(won)), won)
-        return statements.deliveries_from_rows(db, cursor.fetchall())
+    return _fetch_claimed(db, won)
 
 
 def wire_body(event: Event) -> bytes:
@@ -144,98 +182,108 @@ def build_requests(deliveries: list[Delivery]) -> list[OutboundRequest]:
     return out
 
 
-_pool_lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
+@dataclass
+class Finished:
+    """A claimed delivery the engine is done with for now, waiting to be recorded: sent
+    (`result` set), not sent because its endpoint is no longer enabled (neither set), or
+    handed back unsent until `release_until` (over its endpoint's rate limit)."""
+
+    delivery: Delivery
+    request: OutboundRequest | None = None
+    result: transport.TransportResult | None = None
+    release_until: datetime | None = None
 
 
-def _executor() -> ThreadPoolExecutor:
-    """One pool per process (django-q2 forks workers; a pool from before a fork is dead)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            size = max(1, int(settings.HOOKHUB_SEND_THREADS))
-            _pool = (os.getpid(), ThreadPoolExecutor(size, thread_name_prefix="hookhub-send"))
-        return _pool[1]
+def should_send(delivery: Delivery) -> bool:
+    """A test goes to an endpoint in any state; everything else only to an enabled one."""
+    return delivery.trigger == Trigger.TEST or delivery.endpoint.state == Endpoint.State.ENABLED
 
 
-def send_all(outbound: list[OutboundRequest]) -> list[transport.TransportResult]:
-    def one(req: OutboundRequest) -> transport.TransportResult:
-        return transport.send(req.method, req.url, req.headers, req.body)
-
-    if len(outbound) <= 1 or int(settings.HOOKHUB_SEND_THREADS) <= 1:
-        return [one(req) for req in outbound]
-    return list(_executor().map(one, outbound))
-
-
-def process(deliveries: list[Delivery], trigger: str = Trigger.SCHEDULED) -> None:
-    """Send claimed deliveries and store what happened."""
-    cancelled = [
-        d
-        for d in deliveries
-        if trigger != Trigger.TEST and d.endpoint.state != Endpoint.State.ENABLED
-    ]
-    live = [d for d in deliveries if d not in cancelled]
+def deliver_now(deliveries: list[Delivery]) -> None:
+    """Send claimed deliveries from synchronous code and record them: django-q2's sync mode
+    (tests, the shell). Workers use deliveries.dispatcher instead."""
+    live = [d for d in deliveries if should_send(d)]
     outbound = build_requests(live)
-    results = send_all(outbound)
+    results = transport.send_batch([(r.method, r.url, r.headers, r.body) for r in outbound])
+    finished = [
+        Finished(r.delivery, r, result) for r, result in zip(outbound, results, strict=True)
+    ]
+    finished += [Finished(d) for d in deliveries if not should_send(d)]
+    record(finished)
 
+
+def _attempt(item: Finished) -> Attempt:
+    req, result, delivery = item.request, item.result, item.delivery
+    return Attempt(
+        delivery=delivery,
+        number=delivery.attempt_count + 1,
+        trigger=delivery.trigger,
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        duration_ms=result.duration_ms,
+        request_method=req.method,
+        request_url=req.url[:2000],
+        request_headers=signing.redact(req.headers),
+        request_body=req.body.decode("utf-8", errors="replace"),
+        response_status=result.status,
+        response_headers=result.headers,
+        response_body=result.body,
+        error_class=result.error_class,
+        error_message=result.error_message,
+    )
+
+
+def _unclaim(delivery: Delivery, status: str, next_attempt_at, now: datetime) -> None:
+    delivery.status = status
+    delivery.next_attempt_at = next_attempt_at
+    delivery.claimed_until = None
+    delivery.updated_at = now
+
+
+def record(finished: list[Finished]) -> None:
+    """Decide each finished delivery's next state (deliveries.policy) and store the attempts,
+    the outcomes and the endpoints' failure streaks in one commit."""
     now = timezone.now()
-    attempts = []
+    attempts, sent = [], []
     succeeded_endpoints: set[int] = set()
     failed_endpoints: set[int] = set()
     gone: dict[int, tuple[Endpoint, str]] = {}
-    for req, result in zip(outbound, results, strict=True):
-        delivery = req.delivery
-        number = delivery.attempt_count + 1
-        attempts.append(
-            Attempt(
-                delivery=delivery,
-                number=number,
-                trigger=trigger,
-                started_at=result.started_at,
-                finished_at=result.finished_at,
-                duration_ms=result.duration_ms,
-                request_method=req.method,
-                request_url=req.url[:2000],
-                request_headers=signing.redact(req.headers),
-                request_body=req.body.decode("utf-8", errors="replace"),
-                response_status=result.status,
-                response_headers=result.headers,
-                response_body=result.body,
-                error_class=result.error_class,
-                error_message=result.error_message,
-            )
-        )
-        outcome = policy.decide(result, number, trigger, now)
-        delivery.attempt_count = number
-        delivery.status = outcome.status
-        delivery.next_attempt_at = outcome.next_attempt_at
-        delivery.claimed_until = None
+    for item in finished:
+        delivery, result = item.delivery, item.result
+        if item.release_until is not None:  # over the rate limit: due again later, unsent
+            _unclaim(delivery, Status.PENDING, item.release_until, now)
+            continue
+        if result is None:  # the endpoint was paused or disabled after it was claimed
+            delivery.trigger = Trigger.SCHEDULED
+            _unclaim(delivery, Status.CANCELLED, None, now)
+            continue
+        attempt = _attempt(item)
+        # Whatever asked for this try (a test, a replay), any next one is scheduled.
+        delivery.trigger = Trigger.SCHEDULED
+        attempts.append(attempt)
+        sent.append(delivery)
+        outcome = policy.decide(result, attempt.number, attempt.trigger, now)
+        delivery.attempt_count = attempt.number
+        _unclaim(delivery, outcome.status, outcome.next_attempt_at, now)
         delivery.last_attempt_at = result.started_at
         delivery.last_response_status = result.status
         delivery.last_error_class = result.error_class
-        delivery.updated_at = now
-        if trigger != Trigger.TEST:
-            if result.succeeded:
-                succeeded_endpoints.add(delivery.endpoint_id)
-            else:
-                failed_endpoints.add(delivery.endpoint_id)
+        if attempt.trigger != Trigger.TEST:
+            ids = succeeded_endpoints if result.succeeded else failed_endpoints
+            ids.add(delivery.endpoint_id)
             if outcome.disable_reason:
                 gone[delivery.endpoint_id] = (delivery.endpoint, outcome.disable_reason)
-    for delivery in cancelled:
-        delivery.status = Status.CANCELLED
-        delivery.claimed_until = None
-        delivery.next_attempt_at = None
-        delivery.updated_at = now
 
     # Only endpoints that were failing when claimed need their streak cleared: skipping the
     # UPDATE for the rest saves a statement per batch. (A streak another worker starts in
     # the milliseconds since the claim is cleared by the endpoint's next success.)
-    failing = {d.endpoint_id for d in live if d.endpoint.failing_since is not None}
+    failing = {d.endpoint_id for d in sent if d.endpoint.failing_since is not None}
     recovered, failed_only = succeeded_endpoints & failing, failed_endpoints - succeeded_endpoints
-    if len(attempts) == 1 and not cancelled and not recovered and not failed_only:
-        record_one(attempts[0], live[0])  # the usual single delivery: no health to record
-    else:
-        write_records(attempts, live + cancelled, recovered=recovered, failed=failed_only, now=now)
+    deliveries = [item.delivery for item in finished]
+    if len(attempts) == 1 and len(deliveries) == 1 and not recovered and not failed_only:
+        record_one(attempts[0], deliveries[0])  # a lone delivery: no health to record
+    elif deliveries:
+        write_records(attempts, deliveries, recovered=recovered, failed=failed_only, now=now)
     for endpoint, reason in gone.values():
         policy.disable_endpoint(endpoint, reason, now=now)
 
@@ -304,31 +352,3 @@ def record_one(attempt: Attempt, delivery: Delivery) -> None:
         cursor.execute(
             sql, statements.attempt_params(attempt, db) + statements.outcome_params(delivery, db)
         )
-
-
-def rescue_stuck(now: datetime | None = None) -> int:
-    """Deliveries left in "sending" past their lease (the worker died): due again now."""
-    now = now or timezone.now()
-    return Delivery.objects.filter(status=Status.SENDING, claimed_until__lt=now).update(
-        status=Status.PENDING, next_attempt_at=now, claimed_until=None, updated_at=now
-    )
-
-
-def mark_due_for_queue(limit: int, now: datetime | None = None) -> tuple[list[int], datetime]:
-    """Stamp up to `limit` due, un-queued pending rows with a fresh token; returns their ids.
-
-    A row stays queued until its token lapses (HOOKHUB_REQUEUE_AFTER), so a lost enqueue is
-    repaired without the sweeper flooding the queue every second."""
-    now = now or timezone.now()
-    token = now + timedelta(seconds=float(settings.HOOKHUB_REQUEUE_AFTER))
-    with transaction.atomic():
-        ids = list(
-            Delivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .order_by("next_attempt_at")
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:limit]
-        )
-        if ids:
-            Delivery.objects.filter(id__in=ids).update(claimed_until=token)
-    return ids, token

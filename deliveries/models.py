@@ -61,6 +61,9 @@ class Delivery(models.Model):
         Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # What asked for the next attempt (an Attempt.Trigger value): a replay or a test goes
+    # through the same claim as a scheduled try, and its attempt is recorded as such.
+    trigger = models.CharField(max_length=10, default="scheduled")
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # While SENDING: when the claim lapses and the sweeper may take the delivery back
@@ -226,3 +229,35 @@ class ReplayJob(models.Model):
 
     def __str__(self) -> str:
         return f"replay of {self.total} deliveries ({self.status})"
+
+
+class SweepHeartbeat(models.Model):
+    """When the sweeper last ran, one row per worker process (host and pid).
+
+    Every dispatcher sweeps (deliveries.sweeper), whichever command started its cluster; the
+    staff overview warns when the newest row is older than HOOKHUB_SWEEP_STALE_AFTER, the
+    sign of a deployment whose workers are down or never started."""
+
+    worker = models.CharField(max_length=200, unique=True)
+    swept_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-swept_at"], name="heartbeat_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.worker} swept at {self.swept_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RateSlot(models.Model):
+    """An endpoint's next free send slot (Unix seconds), for Endpoint.rate_limit without Redis.
+
+    deliveries.ratelimit reserves slots 1/rate_limit seconds apart with one conditional
+    UPDATE, so every worker process on every host shares the limit."""
+
+    endpoint = models.OneToOneField(
+        Endpoint, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    next_at = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"endpoint {self.endpoint_id}: next slot at {self.next_at:.3f}"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from deliveries import statements
+from deliveries import queue, statements
 from deliveries.models import Delivery, Event
 from subscriptions.models import Endpoint, EventType
 
@@ -152,8 +152,6 @@ def _existing(scope: str, key: str) -> Event | None:
 def _store(event: Event) -> list[int]:
     """Insert the event and one pending delivery per subscribed endpoint, all or nothing, and
     enqueue them once that is committed. Returns the delivery ids."""
-    from deliveries.tasks import enqueue_batches
-
     db = connections[DEFAULT_DB_ALIAS]
     now = timezone.now()
     # Stamped as queued (see deliveries.engine): the sweeper leaves them alone unless the
@@ -174,7 +172,7 @@ def _store(event: Event) -> list[int]:
     else:
         ids = _store_in_one_statement(db, event, template)  # a statement is its own transaction
     if ids:
-        transaction.on_commit(lambda: enqueue_batches(ids, token), using=db.alias)
+        transaction.on_commit(lambda: queue.enqueue(ids, token), using=db.alias)
     return ids
 
 

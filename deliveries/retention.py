@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from deliveries import heartbeat
 from deliveries.models import Attempt, Delivery, Event, HourlyAttempts
 
 SCHEDULE_NAME = "hookhub-prune-deliveries"
@@ -101,6 +102,8 @@ def prune(
         result.events += events
     # The charts' hourly counts are derived from the attempts: they go with them.
     HourlyAttempts.objects.filter(hour__lt=before).delete()
+    # Restarted workers leave their old pid's heartbeat row behind.
+    heartbeat.prune()
     return result
 
 

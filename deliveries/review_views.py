@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from deliveries import actions, charts
+from deliveries import actions, charts, heartbeat
 from deliveries.forms import FailureFilterForm
 from deliveries.models import Delivery, ReplayJob
 from subscriptions import access
@@ -31,6 +31,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         .first()
     )
     disabled = Endpoint.objects.filter(state=Endpoint.State.DISABLED).select_related("owner")
+    # With no worker running nothing retries, rescues or rolls up, and no page would say so.
+    last_sweep = heartbeat.newest()
+    swept_at = last_sweep.swept_at if last_sweep else None
+    # Clamped: a worker host's clock slightly ahead of this one's is not "-1 s ago".
+    sweep_age = max(0, int((now - swept_at).total_seconds())) if swept_at else None
     return render(
         request,
         "deliveries/review_overview.html",
@@ -43,6 +48,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             "queue_depth": pending.count(),
             "oldest_due": oldest_due,
             "disabled_endpoints": disabled.order_by("-disabled_at")[:100],
+            "now": now,
+            "last_sweep": last_sweep,
+            "sweep_stale": heartbeat.is_stale(swept_at, now),
+            "sweep_age_seconds": sweep_age,
         },
     )
 

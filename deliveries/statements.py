@@ -21,6 +21,7 @@ so query logging, error translation and `execute_wrappers` see it like any other
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -234,10 +235,96 @@ def claim_params(
     return assign, where
 
 
+def _busy_table(db: BaseDatabaseWrapper) -> str:
+    """The worker's in-flight count per endpoint, passed as one JSON object parameter
+    ({"<endpoint id>": count}) so the statement's text does not depend on how many."""
+    if db.vendor == "postgresql":
+        return "SELECT key::bigint AS endpoint_id, value::int AS used FROM json_each_text(%s::json)"
+    return (
+        "SELECT CAST(key AS INTEGER) AS endpoint_id, CAST(value AS INTEGER) AS used "
+        "FROM json_each(%s)"
+    )
+
+
+@cache
+def claim_due_sql(db_alias: str, *, durable: bool) -> str:
+    """Claim up to N due pending deliveries, oldest due first, at most `cap` per endpoint
+    counting what this worker already has in flight for it, skipping rows another worker
+    holds (PostgreSQL). Returns the claimed rows joined (PostgreSQL) or their ids (SQLite,
+    whose writers are serialised, then fetch_claimed_sql).
+
+    Only the oldest `scan` due rows are ranked, so the statement's cost does not grow with the
+    backlog; endpoints already at their cap are left out of that window, so a backlog of one
+    slow endpoint does not hide everyone else's due rows. Params: claim_due_params."""
+    from django.db import connections
+
+    db = connections[db_alias]
+    table = _q(db, Delivery._meta.db_table)
+    status, due_at, endpoint = _q(db, "status"), _q(db, "next_attempt_at"), _q(db, "endpoint_id")
+    pk = _q(db, "id")
+    lock = " FOR UPDATE SKIP LOCKED" if db.vendor == "postgresql" else ""
+    # Only the models' own table and column names are formatted in; values are params.
+    won = (
+        f"UPDATE {table} SET {status} = %s, {_q(db, 'claimed_until')} = %s, "  # noqa: S608
+        f"{_q(db, 'updated_at')} = %s WHERE {pk} IN (SELECT {pk} FROM {table} "
+        f"WHERE {pk} IN (SELECT {pk} FROM pick) AND {status} = %s{lock})"
+    )
+    # Only the models' own table and column names are formatted in; values are params.
+    ctes = (
+        f"WITH busy AS ({_busy_table(db)}), "  # noqa: S608
+        f"due AS (SELECT {pk}, {endpoint}, {due_at} FROM {table} "
+        f"WHERE {status} = %s AND {due_at} <= %s "
+        f"AND {endpoint} NOT IN (SELECT endpoint_id FROM busy WHERE used >= %s) "
+        f"ORDER BY {due_at} LIMIT %s), "
+        f"ranked AS (SELECT due.{pk}, due.{due_at}, ROW_NUMBER() OVER ("
+        f"PARTITION BY due.{endpoint} ORDER BY due.{due_at}, due.{pk}) "
+        f"+ COALESCE(busy.used, 0) AS place "
+        f"FROM due LEFT JOIN busy ON busy.endpoint_id = due.{endpoint}), "
+        f"pick AS (SELECT {pk} FROM ranked WHERE place <= %s "
+        f"ORDER BY {due_at}, {pk} LIMIT %s)"
+    )
+    if db.vendor == "postgresql":
+        returning = ", ".join(_q(db, f.column) for f in CLAIM_PARTS[0].fields)
+        relax = "" if durable else f", {RELAXED_COMMIT}"
+        return (
+            f"{ctes}, won AS ({won} RETURNING {returning}) "
+            f"SELECT {_select_list(db)}{relax} {_joined_from(db, 'won')} ORDER BY d.{pk}"
+        )
+    return f"{ctes} {won} RETURNING {pk}"
+
+
+def claim_due_params(
+    db: BaseDatabaseWrapper,
+    *,
+    now: datetime,
+    lease: datetime,
+    limit: int,
+    cap: int,
+    busy: dict[int, int],
+    scan: int,
+) -> list:
+    field = Delivery._meta.get_field
+    pending = _prep(field("status"), Delivery.Status.PENDING, db)
+    return [
+        json.dumps({str(endpoint_id): used for endpoint_id, used in busy.items() if used}),
+        pending,
+        _prep(field("next_attempt_at"), now, db),
+        cap,
+        scan,
+        cap,
+        limit,
+        _prep(field("status"), Delivery.Status.SENDING, db),
+        _prep(field("claimed_until"), lease, db),
+        _prep(field("updated_at"), now, db),
+        pending,
+    ]
+
+
 # --- Record -----------------------------------------------------------------------------------
 
 OUTCOME_FIELDS = (
     "status",
+    "trigger",
     "attempt_count",
     "next_attempt_at",
     "claimed_until",

@@ -230,6 +230,10 @@ Q_CLUSTER = {
     "poll": env_float("HOOKHUB_Q_POLL", 0.2),
     "label": "Task queue",
     "sync": env_bool("HOOKHUB_Q_SYNC", False),
+    # A HookHub task only wakes the worker's dispatcher, so tasks are many and cheap;
+    # replacing the process every 500 of them (django-q2's default) would drop its pool of
+    # connections and drain its in-flight deliveries that often.
+    "recycle": env_int("HOOKHUB_Q_RECYCLE", 1_000_000),
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -261,16 +265,33 @@ HOOKHUB_MAX_CUSTOM_HEADERS = env_int("HOOKHUB_MAX_CUSTOM_HEADERS", 20)
 # The API's delivery detail shows at most this many (newest) attempts.
 HOOKHUB_API_ATTEMPTS_LIMIT = env_int("HOOKHUB_API_ATTEMPTS_LIMIT", 50)
 HOOKHUB_SWEEP_INTERVAL = env_float("HOOKHUB_SWEEP_INTERVAL", 1.0)
+# The staff overview warns when no worker has swept for this long (none running, or stuck).
+HOOKHUB_SWEEP_STALE_AFTER = env_float("HOOKHUB_SWEEP_STALE_AFTER", 60.0)
 # Hourly chart counts (deliveries.rollups): an hour is rolled up this long after it ends,
 # longer than any claim's lease so its late records are in; the sweeper checks this often.
 HOOKHUB_ROLLUP_DELAY = env_float("HOOKHUB_ROLLUP_DELAY", 300.0)
 HOOKHUB_ROLLUP_INTERVAL = env_float("HOOKHUB_ROLLUP_INTERVAL", 60.0)
-HOOKHUB_CLAIM_BATCH = env_int("HOOKHUB_CLAIM_BATCH", 50)
-# Concurrent sends per worker process (one kept-alive session per thread).
-HOOKHUB_SEND_THREADS = env_int("HOOKHUB_SEND_THREADS", 8)
-# Slack added to a claim's lease (deadline x rounds) before the sweeper may take it back.
+# Most deliveries one claim statement takes, and ids one queued message names.
+HOOKHUB_CLAIM_BATCH = env_int("HOOKHUB_CLAIM_BATCH", 100)
+# A claim ranks only the oldest (batch x this) due rows, so its cost ignores the backlog.
+HOOKHUB_CLAIM_SCAN_FACTOR = env_int("HOOKHUB_CLAIM_SCAN_FACTOR", 4)
+# Deliveries one worker process keeps in flight at once (deliveries.dispatcher).
+HOOKHUB_MAX_IN_FLIGHT = env_int("HOOKHUB_MAX_IN_FLIGHT", 500)
+# Of those, at most this many to one endpoint, so a slow one never holds the others' slots.
+HOOKHUB_ENDPOINT_MAX_IN_FLIGHT = env_int("HOOKHUB_ENDPOINT_MAX_IN_FLIGHT", 10)
+# A delivery over its endpoint's rate_limit waits in the worker at most this long for its
+# slot; a later slot hands it back to the database, due then (it is not failed).
+HOOKHUB_RATE_LIMIT_HOLD = env_float("HOOKHUB_RATE_LIMIT_HOLD", 1.0)
+# Results are written together: at most this long after the first one finished...
+HOOKHUB_RECORD_INTERVAL = env_float("HOOKHUB_RECORD_INTERVAL", 0.005)
+# ...or as soon as this many are waiting.
+HOOKHUB_RECORD_BATCH = env_int("HOOKHUB_RECORD_BATCH", 500)
+# An idle worker looks for due deliveries (retries, lost wake-ups) this often.
+HOOKHUB_POLL_INTERVAL = env_float("HOOKHUB_POLL_INTERVAL", 0.5)
+# Slack added to a claim's lease (deadline + rate-limit hold) before the sweeper may take
+# the delivery back.
 HOOKHUB_CLAIM_MARGIN = env_float("HOOKHUB_CLAIM_MARGIN", 5.0)
-# A queued delivery whose task never ran (lost enqueue) is re-enqueued after this long.
+# A queued test or replay names its rows with this token (sync mode claims by it).
 HOOKHUB_REQUEUE_AFTER = env_float("HOOKHUB_REQUEUE_AFTER", 60.0)
 # Off (default): on PostgreSQL, claims and attempt records commit without waiting for the WAL
 # fsync; a database crash may lose the last moments of them and the sweeper re-sends (at

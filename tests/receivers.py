@@ -16,6 +16,7 @@ import socket
 import struct
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -37,6 +38,12 @@ def redirect_to(location: str, status: int = 302) -> Reply:
     return Reply(status=status, headers={"Location": location}, body=b"", redirect=location)
 
 
+class _Server(ThreadingHTTPServer):
+    # Workers open hundreds of connections at once; socketserver's default backlog of 5
+    # would make most of them wait a second for a SYN retry.
+    request_queue_size = 1024
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -52,6 +59,9 @@ class Receiver:
         self.requests: list[RecordedRequest] = []
         self._replies: dict[str, list[Reply]] = {}
         self._calls: dict[str, int] = {}
+        # Requests being answered right now, and the most at once, per path (None: all).
+        self._open: Counter = Counter()
+        self._most_open: Counter = Counter()
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self.stopping = threading.Event()
@@ -101,7 +111,7 @@ class Receiver:
         class Handler(_Handler):
             owner = receiver
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -114,8 +124,21 @@ class Receiver:
             self._server.shutdown()
             self._server.server_close()
 
+    def most_open(self, path: str | None = None) -> int:
+        """The most requests (to `path`, or to any path) that were open at the same time."""
+        with self._lock:
+            return self._most_open.get(path, 0)
+
+    def _closed(self, path: str) -> None:
+        with self._lock:
+            self._open[path] -= 1
+            self._open[None] -= 1
+
     def _record_and_pick(self, request: RecordedRequest) -> Reply:
         with self._arrived:
+            for key in (request.path, None):
+                self._open[key] += 1
+                self._most_open[key] = max(self._most_open[key], self._open[key])
             self.requests.append(request)
             self._arrived.notify_all()
             replies = self._replies.get(request.path) or [Reply()]
@@ -144,6 +167,12 @@ class _Handler(BaseHTTPRequestHandler):
             client_port=self.client_address[1],
         )
         reply = self.owner._record_and_pick(recorded)
+        try:
+            self._answer(reply)
+        finally:
+            self.owner._closed(recorded.path)
+
+    def _answer(self, reply: Reply) -> None:
         stopping = self.owner.stopping
         if reply.delay and stopping.wait(reply.delay):
             return

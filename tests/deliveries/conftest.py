@@ -32,3 +32,29 @@ def publish_now(django_capture_on_commit_callbacks):
             return publish(type_name, data, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def real_queue(monkeypatch):
+    """Publish enqueues into the real broker the worker processes read."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+
+
+@pytest.fixture
+def workers():
+    """Start real worker processes (`run_worker`, or another command such as "qcluster");
+    each is stopped after the test."""
+    from tests.deliveries.workers import WorkerProcess
+
+    started: list[WorkerProcess] = []
+
+    def start(command: str = "run_worker", **env) -> WorkerProcess:
+        worker = WorkerProcess(command, **env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -85,7 +85,7 @@ def test_one_delivery_is_recorded_whole_in_one_statement(
     delivery = _claimed(endpoint, event_type)
     # PostgreSQL: attempt and outcome in one round trip; SQLite keeps its INSERT + UPDATE.
     with django_assert_max_num_queries(1 if connection.vendor == "postgresql" else 4):
-        engine.process([delivery])
+        engine.deliver_now([delivery])
     got = receiver.requests[0]
     Webhook(endpoint.secret).verify(got.body, got.headers)
     delivery.refresh_from_db()
@@ -116,7 +116,7 @@ def test_commit_durability_is_relaxed_for_records_unless_durable_attempts(
 
     def setting_after_one_delivery() -> str:
         # The test's transaction is still open, so a SET LOCAL made while recording shows.
-        engine.process([_claimed(endpoint, event_type)])
+        engine.deliver_now([_claimed(endpoint, event_type)])
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")
             return cursor.fetchone()[0]
@@ -137,13 +137,13 @@ def test_a_single_delivery_still_tracks_its_endpoints_failure_streak(
     receiver.on("/flaky", Reply(503), Reply(200))
     endpoint = make_endpoint("/flaky")
     first = _claimed(endpoint, event_type)
-    engine.process([first])
+    engine.deliver_now([first])
     first.refresh_from_db()
     endpoint.refresh_from_db()
     assert first.status == S.PENDING and first.next_attempt_at is not None
     assert endpoint.failing_since is not None
     second = _claimed(endpoint, event_type)
-    engine.process([second])
+    engine.deliver_now([second])
     second.refresh_from_db()
     endpoint.refresh_from_db()
     assert second.status == S.SUCCEEDED

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from deliveries import tasks
+from deliveries import engine
 from deliveries.models import Attempt, Delivery
 from deliveries.policy import retry_after_seconds
 from subscriptions.models import AuditEntry, Endpoint
@@ -24,11 +24,16 @@ def fast_schedule(settings):
     settings.HOOKHUB_RETRY_JITTER = 0.0
 
 
+def deliver_due() -> None:
+    """What a worker's dispatcher does when it polls: claim what is due, send, record."""
+    engine.deliver_now(engine.claim_due(100))
+
+
 def run_due_retries(deadline: float = 5.0) -> None:
-    """What the worker's sweeper does every second, run here until nothing is pending."""
+    """A worker's polling, run here until nothing is pending."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
-        tasks.sweep()
+        deliver_due()
         if not Delivery.objects.filter(status=S.PENDING).exists():
             return
         time.sleep(0.05)
@@ -124,7 +129,7 @@ def test_retry_after_is_honoured_within_bounds(
     assert 119 <= wait <= 121
     receiver.on("/hook", Reply(status, headers={"Retry-After": "99999"}))
     Delivery.objects.update(next_attempt_at=timezone.now(), status=S.PENDING)
-    tasks.sweep()
+    deliver_due()
     delivery.refresh_from_db()
     wait = (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds()
     assert 599 <= wait <= 601

@@ -13,7 +13,7 @@ from deliveries.publishing import (
     UnknownEventType,
     publish,
 )
-from deliveries.tasks import broker
+from deliveries.queue import broker
 from subscriptions.models import Endpoint
 from tests.factories import EndpointFactory, EventTypeFactory
 

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from deliveries import charts, retention, rollups, tasks
+from deliveries import charts, retention, rollups, sweeper
 from deliveries.models import Attempt, Delivery, HourlyAttempts
 from tests.factories import AttemptFactory, DeliveryFactory, EndpointFactory, EventFactory
 
@@ -110,10 +110,10 @@ def test_the_sweeper_rolls_up_finished_hours_and_prune_removes_old_ones(traffic,
     Attempt.objects.update(started_at=two_hours_ago)
     old = datetime(2026, 1, 1, tzinfo=UTC)
     HourlyAttempts.objects.create(endpoint=None, hour=old, succeeded=1)
-    counted = tasks.sweep()
+    counted = sweeper.sweep()
     assert counted["hours_rolled_up"] == 24  # every finished hour of the last 24
     assert HourlyAttempts.objects.get(endpoint=None, hour=two_hours_ago).failed == 2
-    assert tasks.sweep()["hours_rolled_up"] == 0  # not again within the interval
+    assert sweeper.sweep()["hours_rolled_up"] == 0  # not again within the interval
     retention.prune(days=30)
     assert not HourlyAttempts.objects.filter(hour=old).exists()
     assert Delivery.objects.exists()  # nothing else was touched by the charts' pruning

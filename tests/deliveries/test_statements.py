@@ -187,7 +187,7 @@ def test_recording_is_prepared_after_its_first_use(make_endpoint, event_type):
     def record_one_delivery() -> None:
         delivery = _pending(event_type, endpoint)
         (claimed,) = engine.claim([delivery.pk], token=None, scheduled=True)
-        engine.process([claimed])
+        engine.deliver_now([claimed])
 
     def prepared() -> list[str]:
         with connection.cursor() as cursor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 import socket
 import time
 
@@ -30,8 +30,11 @@ def test_success_reports_status_headers_body_and_duration(receiver):
 
 
 def test_connections_are_reused_per_host(receiver):
-    for _ in range(5):
-        assert post(receiver.url("/ok")).succeeded
+    async def five_in_a_row():
+        async with transport.Client() as client:
+            return [await client.send("POST", receiver.url("/ok"), {}, b"{}") for _ in range(5)]
+
+    assert all(result.succeeded for result in asyncio.run(five_in_a_row()))
     # The receiver is HTTP/1.1 keep-alive: one pooled connection carries all five.
     assert len(receiver.requests) == 5
     assert len({r.client_port for r in receiver.requests}) == 1
@@ -128,44 +131,19 @@ def test_headers_dripped_one_byte_at_a_time_are_cut_off_at_the_deadline(receiver
     assert len(receiver.requests_to("/slow-headers")) == 1
 
 
-def test_finished_requests_do_not_pile_up_in_the_deadline_watchdog(receiver):
-    for _ in range(50):
-        assert post(receiver.url("/quick")).succeeded
-    # Only requests still running (none now) or finished since the last send may be queued:
-    # the watchdog sleeps until a live request could expire, not once per request sent.
-    assert len(transport._watchdog._heap) <= 1
-
-
 @override_settings(HOOKHUB_DELIVERY_DEADLINE=1.0)
-def test_a_forked_worker_gets_its_own_watchdog_and_connections(receiver):
-    """django-q2 forks its workers. A child must not reuse the parent's kept-alive socket,
-    and must have a deadline watchdog even if the parent's held its lock at the fork."""
-    receiver.on("/slow-headers", Reply(200, header_drip=0.25))
-    assert post(receiver.url("/first")).succeeded  # the parent's watchdog and pool exist
-    with transport._watchdog._cond:  # as if the parent's watchdog thread held it
-        pid = os.fork()
-    if pid == 0:  # the child: report through the exit code, never return into pytest
-        code = 1
-        try:
-            start = time.monotonic()
-            reused = post(receiver.url("/child"))
-            slow = post(receiver.url("/slow-headers"))
-            elapsed = time.monotonic() - start
-            code = 0 if reused.succeeded and slow.error_class == E.TIMEOUT and elapsed < 3 else 2
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + 15
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    if not done:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-    assert done and os.waitstatus_to_exitcode(status) == 0
-    first, child = receiver.requests_to("/first")[0], receiver.requests_to("/child")[0]
-    assert first.client_port != child.client_port  # a connection of the child's own
+def test_hundreds_of_requests_share_one_client_and_each_keeps_its_deadline(receiver):
+    """A slow receiver's requests end at the deadline while the quick ones, sent on the same
+    client at the same time, finish at once: nothing waits for anything else."""
+    receiver.on("/slow", Reply(delay=5))
+    quick = [("POST", receiver.url(f"/quick/{i}"), {}, b"{}") for i in range(200)]
+    slow = [("POST", receiver.url("/slow"), {}, b"{}") for _ in range(20)]
+    start = time.monotonic()
+    results = transport.send_batch(slow + quick)
+    elapsed = time.monotonic() - start
+    assert all(r.error_class == E.TIMEOUT for r in results[:20])
+    assert all(r.succeeded and r.duration_ms < 900 for r in results[20:])
+    assert 0.9 < elapsed < 3
 
 
 def _resolving(monkeypatch, name: str, addresses: list[str]) -> None:

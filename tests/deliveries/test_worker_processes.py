@@ -6,35 +6,14 @@ import signal
 import time
 
 import pytest
-from django_q.conf import Conf
 
 from deliveries.models import Delivery
 from deliveries.publishing import publish
-from tests.deliveries.workers import WorkerProcess, wait_until
+from tests.deliveries.workers import wait_until
 from tests.receivers import Reply
 
 S = Delivery.Status
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture
-def real_queue(monkeypatch):
-    """Publish enqueues into the real broker the worker processes read."""
-    monkeypatch.setattr(Conf, "SYNC", False)
-
-
-@pytest.fixture
-def workers():
-    started: list[WorkerProcess] = []
-
-    def start(**env) -> WorkerProcess:
-        worker = WorkerProcess(**env)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
 
 
 def test_a_retry_due_in_5_s_is_sent_within_2_s_of_its_due_time(
@@ -71,10 +50,10 @@ def test_a_worker_killed_mid_delivery_loses_nothing(receiver, make_endpoint, rea
     assert wait_until(lambda: Delivery.objects.get().status == S.SUCCEEDED, 10)
 
 
-def test_sigterm_stops_the_cluster_and_the_sweeper(workers):
+def test_sigterm_stops_the_cluster_and_its_dispatchers(workers):
     worker = workers()
     # Signal it once it runs (a fixed sleep raced with a slow start on a loaded machine).
-    assert wait_until(lambda: "sweeper running" in worker.output(), 30), worker.output()
+    assert wait_until(lambda: "HookHub worker running" in worker.output(), 30), worker.output()
     worker.process.send_signal(signal.SIGTERM)
     assert worker.process.wait(timeout=20) == 0, worker.output()
     assert "Worker stopped." in worker.output()

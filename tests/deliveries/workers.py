@@ -31,7 +31,9 @@ def is_postgres() -> bool:
 
 
 class WorkerProcess:
-    def __init__(self, **env: str) -> None:
+    """`manage.py run_worker` (or another command, e.g. "qcluster") in a process group."""
+
+    def __init__(self, command: str = "run_worker", **env: str) -> None:
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open while it runs
             prefix="hookhub-worker-", suffix=".log", delete=False
         )
@@ -42,6 +44,7 @@ class WorkerProcess:
             "HOOKHUB_Q_SYNC": "0",
             "HOOKHUB_Q_NAME": settings.Q_CLUSTER["name"],
             "HOOKHUB_SWEEP_INTERVAL": "0.25",
+            "HOOKHUB_POLL_INTERVAL": "0.2",
             "HOOKHUB_Q_WORKERS": "1",
             "HOOKHUB_ALLOWED_CIDRS": ",".join(settings.HOOKHUB_ALLOWED_CIDRS),
             **env,
@@ -49,13 +52,26 @@ class WorkerProcess:
         if settings.REDIS_URL:
             full_env["REDIS_URL"] = settings.REDIS_URL
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "run_worker"],
+            [sys.executable, "manage.py", command],
             cwd=ROOT,
             env=full_env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: we can kill the whole cluster
         )
+
+    def children(self) -> list[int]:
+        """The cluster's processes (sentinel, workers, monitor, pusher): its process group."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == self.process.pid:
+                continue
+            try:
+                if os.getpgid(int(entry.name)) == self.process.pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        return found
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")

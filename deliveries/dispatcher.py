@@ -1,0 +1,267 @@
+"""The in-flight sender each django-q2 worker process runs: many deliveries at once, fairly.
+
+One asyncio loop on a thread of its own, started when the worker process starts
+(django-q2's `post_spawn` signal, so `qcluster` and `run_worker` alike), runs three loops:
+- claim: whenever slots are free and something may be due (a queued message woke it, a
+  delivery finished, or HOOKHUB_POLL_INTERVAL passed), claim due rows in bulk, at most
+  HOOKHUB_MAX_IN_FLIGHT in flight in the process and HOOKHUB_ENDPOINT_MAX_IN_FLIGHT per
+  endpoint (the claim statement counts what is already in flight), and send each at once;
+- record: finished deliveries are written together, HOOKHUB_RECORD_INTERVAL after the first
+  of them or as soon as HOOKHUB_RECORD_BATCH wait, never "when the slowest is done";
+- sweep: every HOOKHUB_SWEEP_INTERVAL (deliveries.sweeper).
+
+Database work runs on one thread of its own (Django's connections are per thread), so the
+loop never blocks on it. The django-q2 task itself only wakes the loop, and returns.
+
+Shutdown (the worker process exits: SIGTERM to the cluster, or recycling): stop claiming,
+let what is in flight finish (each attempt ends by its deadline), record it, hand back rows
+still waiting for a rate-limit slot. A SIGKILL loses nothing either: the rows stay
+"sending" until their lease lapses and the sweeper makes them due again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import multiprocessing.util
+import os
+import resource
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+from django_q.conf import Conf
+
+from deliveries import engine, ratelimit, sweeper, transport
+from deliveries.models import Attempt, Delivery
+
+logger = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(self) -> None:
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="hookhub-db")
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = threading.Event()
+        self._stopping = False
+        self._in_flight: Counter[int] = Counter()  # endpoint id -> deliveries in flight
+        self._tasks: set[asyncio.Task] = set()
+        self._finished: list[engine.Finished] = []
+
+    # --- From other threads ----------------------------------------------------------------
+
+    def start(self) -> Dispatcher:
+        _allow_many_sockets()
+        self._thread = threading.Thread(target=self._run, name="hookhub-dispatcher", daemon=True)
+        self._thread.start()
+        self._started.wait(10)
+        # Runs when the process exits normally (multiprocessing's exit hook: django-q2 stops
+        # or recycles a worker by letting it return), so in-flight work is recorded first.
+        multiprocessing.util.Finalize(self, self.stop, exitpriority=100)
+        return self
+
+    def wake(self) -> None:
+        """Something may be due: claim now rather than at the next poll."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._attention.set)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop claiming, finish and record what is in flight, then end the loop's thread."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        self._loop.call_soon_threadsafe(self._begin_stop)
+        if timeout is None:
+            timeout = (
+                float(settings.HOOKHUB_DELIVERY_DEADLINE)
+                + float(settings.HOOKHUB_RATE_LIMIT_HOLD)
+                + float(settings.HOOKHUB_CLAIM_MARGIN)
+            )
+        self._thread.join(timeout)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(self._in_flight.values())
+
+    # --- On the loop's thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception:
+            logger.exception("The delivery dispatcher stopped on an error")
+        finally:
+            try:
+                self._db.submit(connections.close_all).result(timeout=5)
+            except RuntimeError:
+                pass  # the interpreter is exiting; its connections go with it
+            self._db.shutdown(wait=False)
+
+    def _begin_stop(self) -> None:
+        self._stopping = True
+        self._attention.set()
+
+    async def _in_db(self, func, *args):
+        return await self._loop.run_in_executor(self._db, functools.partial(func, *args))
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._attention = asyncio.Event()  # something may be due, or a slot was freed
+        self._results = asyncio.Event()  # something finished and waits to be recorded
+        self._client = transport.Client()
+        self._slots = ratelimit.slots(self._in_db)
+        self._started.set()
+        recorder = asyncio.create_task(self._record_loop())
+        sweeps = asyncio.create_task(self._sweep_loop())
+        try:
+            await self._claim_loop()
+            # Every attempt ends by its deadline; rate-limit waits end within the hold.
+            if self._tasks:
+                await asyncio.wait(list(self._tasks))
+        finally:
+            sweeps.cancel()
+            self._results.set()
+            await recorder
+            await self._client.close()
+            await self._slots.close()
+
+    async def _claim_loop(self) -> None:
+        self._attention.set()  # look for due deliveries at once
+        capacity = max(1, int(settings.HOOKHUB_MAX_IN_FLIGHT))
+        batch = max(1, int(settings.HOOKHUB_CLAIM_BATCH))
+        while not self._stopping:
+            try:
+                await asyncio.wait_for(
+                    self._attention.wait(), float(settings.HOOKHUB_POLL_INTERVAL)
+                )
+            except TimeoutError:
+                pass
+            self._attention.clear()
+            # Let wake-ups and freed slots gather, so a claim serves many of them.
+            await asyncio.sleep(float(settings.HOOKHUB_RECORD_INTERVAL))
+            while not self._stopping:
+                wanted = min(batch, capacity - self.in_flight)
+                if wanted <= 0:
+                    break
+                try:
+                    claimed = await self._in_db(engine.claim_due, wanted, dict(self._in_flight))
+                except Exception:
+                    logger.exception("Claiming due deliveries failed; trying again shortly")
+                    await self._in_db(close_old_connections)
+                    await asyncio.sleep(float(settings.HOOKHUB_POLL_INTERVAL))
+                    break
+                self._launch(claimed)
+                if len(claimed) < wanted:
+                    break
+
+    def _launch(self, claimed: list[Delivery]) -> None:
+        sendable = []
+        for delivery in claimed:
+            self._in_flight[delivery.endpoint_id] += 1
+            if engine.should_send(delivery):
+                sendable.append(delivery)
+            else:
+                self._done(engine.Finished(delivery))
+        for request in engine.build_requests(sendable):
+            task = asyncio.create_task(self._deliver(request))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, request: engine.OutboundRequest) -> None:
+        delivery = request.delivery
+        try:
+            limit = delivery.endpoint.rate_limit
+            if limit and delivery.trigger == Attempt.Trigger.SCHEDULED:
+                slot = await self._slots.reserve(delivery.endpoint_id, limit)
+                if not slot.reserved:
+                    later = timezone.now() + timedelta(seconds=slot.wait)
+                    self._done(engine.Finished(delivery, release_until=later))
+                    return
+                await asyncio.sleep(slot.wait)
+            result = await self._client.send(
+                request.method, request.url, request.headers, request.body
+            )
+            self._done(engine.Finished(delivery, request, result))
+        except Exception:
+            # Left "sending": the sweeper makes it due again when its lease lapses.
+            logger.exception("Sending delivery %s failed inside HookHub", delivery.pk)
+            self._free(delivery)
+
+    def _done(self, item: engine.Finished) -> None:
+        self._free(item.delivery)
+        self._finished.append(item)
+        self._results.set()
+
+    def _free(self, delivery: Delivery) -> None:
+        counts = self._in_flight
+        counts[delivery.endpoint_id] -= 1
+        if counts[delivery.endpoint_id] <= 0:
+            del counts[delivery.endpoint_id]
+        self._attention.set()
+
+    async def _record_loop(self) -> None:
+        interval = float(settings.HOOKHUB_RECORD_INTERVAL)
+        batch_size = max(1, int(settings.HOOKHUB_RECORD_BATCH))
+        while True:
+            await self._results.wait()
+            if len(self._finished) < batch_size and not self._stopping:
+                await asyncio.sleep(interval)  # group what finishes meanwhile
+            self._results.clear()
+            batch, self._finished = self._finished, []
+            if batch:
+                await self._record(batch)
+            if self._stopping and not self._tasks and not self._finished:
+                return
+
+    async def _record(self, batch: list[engine.Finished]) -> None:
+        for attempt in (1, 2):
+            try:
+                await self._in_db(engine.record, batch)
+                return
+            except Exception:
+                await self._in_db(close_old_connections)
+                if attempt == 2:
+                    # Still "sending": the sweeper makes them due again after their lease.
+                    logger.exception("Recording %s deliveries failed", len(batch))
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await self._in_db(close_old_connections)
+            counts = await self._in_db(sweeper.sweep)
+            if any(counts.values()):
+                logger.info("Sweep: %s", counts)
+            await asyncio.sleep(float(settings.HOOKHUB_SWEEP_INTERVAL))
+
+
+def _allow_many_sockets() -> None:
+    """Hundreds of deliveries in flight are as many sockets: lift the soft descriptor limit
+    to the hard one (the default soft limit is often 1,024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+_current: tuple[int, Dispatcher] | None = None
+_current_lock = threading.Lock()
+
+
+def current() -> Dispatcher:
+    """This process's dispatcher, started on first use (a forked child starts its own)."""
+    global _current
+    with _current_lock:
+        if _current is None or _current[0] != os.getpid():
+            _current = (os.getpid(), Dispatcher().start())
+        return _current[1]
+
+
+def start_in_worker(sender=None, proc_name: str = "", **kwargs) -> None:
+    """django-q2's post_spawn receiver: every worker process starts sending at once, so
+    retries and rescued deliveries flow even when no message arrives. Not in sync mode,
+    where django-q2 runs its worker loop inline in the caller's process."""
+    if not Conf.SYNC:
+        current()
