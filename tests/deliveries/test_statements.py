@@ -126,7 +126,7 @@ def test_publish_stores_the_event_and_its_deliveries_in_one_statement(
     EndpointFactory(owner=owner)  # subscribed to nothing
     enqueued = []
     monkeypatch.setattr(
-        "deliveries.tasks.enqueue_batches", lambda ids, token: enqueued.append((ids, token))
+        "deliveries.queue.enqueue", lambda ids, token=None: enqueued.append((ids, token))
     )
     with CaptureQueriesContext(connection) as captured:
         event = publishing.publish("order-paid", {"id": 1})
