@@ -31,7 +31,7 @@ def claim_due(
     )
     placed: Counter[int] = Counter(busy)
     eligible = []
-    for pk, endpoint_id, due_at in sorted(window, key=lambda row: (row[2], row[0])):
+    for pk, endpoint_id, _due_at in sorted(window, key=lambda row: (row[2], row[0])):
         placed[endpoint_id] += 1
         if placed[endpoint_id] <= cap:
             eligible.append(pk)
