@@ -27,6 +27,7 @@ import logging
 import multiprocessing.util
 import os
 import resource
+import signal
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -263,5 +264,15 @@ def start_in_worker(sender=None, proc_name: str = "", **kwargs) -> None:
     """django-q2's post_spawn receiver: every worker process starts sending at once, so
     retries and rescued deliveries flow even when no message arrives. Not in sync mode,
     where django-q2 runs its worker loop inline in the caller's process."""
-    if not Conf.SYNC:
-        current()
+    if Conf.SYNC:
+        return
+    current()
+    signal.signal(signal.SIGTERM, _drain_and_exit)
+
+
+def _drain_and_exit(signum, frame) -> None:  # noqa: ARG001 - signal handler
+    """SIGTERM straight to a worker process (systemd signals the whole process group;
+    django-q2 leaves SIGTERM at its default there, which would kill it mid-request):
+    finish and record what is in flight, then exit."""
+    current().stop()
+    os._exit(0)

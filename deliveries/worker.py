@@ -15,6 +15,9 @@ from django.db import connections
 
 logger = logging.getLogger(__name__)
 
+# Seconds to let a sentinel that got the same signal die before stopping it ourselves.
+SENTINEL_GRACE = 0.5
+
 
 class Worker:
     def __init__(self) -> None:
@@ -41,9 +44,18 @@ class Worker:
             self.cluster.start()
             logger.info("HookHub worker running")
         try:
-            self.stopping.wait()
+            # A timed wait, so the signal handler runs promptly whatever the main thread's
+            # lock implementation does with signals.
+            while not self.stopping.wait(1.0):
+                pass
         finally:
-            if self.cluster.sentinel is not None:
-                # Each worker process drains its dispatcher before it exits.
-                self.cluster.stop()
+            sentinel = self.cluster.sentinel
+            # When the whole process group was signalled (systemd does that), the sentinel
+            # is already dead, and stopping it would wait forever on the event lock it died
+            # holding; its worker processes drain and exit by themselves. Otherwise stop
+            # the cluster, and each worker drains its dispatcher before it exits.
+            if sentinel is not None:
+                sentinel.join(SENTINEL_GRACE)
+                if sentinel.is_alive():
+                    self.cluster.stop()
             logger.info("HookHub worker stopped")

@@ -4,6 +4,7 @@ memory. Receivers are real HTTP servers on 127.0.0.1."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import time
@@ -156,18 +157,23 @@ def test_qcluster_alone_rescues_a_delivery_left_sending(
     assert wait_until(lambda: Delivery.objects.get().status == S.SUCCEEDED, 10)
 
 
+@pytest.mark.parametrize("to_group", [False, True], ids=["to-the-command", "to-the-group"])
 def test_sigterm_lets_in_flight_deliveries_finish_and_records_them(
-    receiver, owner, real_queue, workers
+    receiver, owner, real_queue, workers, to_group
 ):
     receiver.on("/slow", Reply(delay=2))
     _endpoints(owner, receiver, ["/slow"])
     worker = workers(HOOKHUB_Q_WORKERS="1", HOOKHUB_DELIVERY_DEADLINE="10")
     _publish_to("/slow", 8)
     assert receiver.wait_for(8, timeout=20), worker.output()
-    worker.process.send_signal(signal.SIGTERM)
+    if to_group:  # as systemd stops a service: every process of it at once
+        os.killpg(worker.process.pid, signal.SIGTERM)
+    else:
+        worker.process.send_signal(signal.SIGTERM)
     assert worker.process.wait(timeout=20) == 0, worker.output()
     # Nothing was left "sending" for the sweeper: all eight were answered and recorded.
-    assert Delivery.objects.filter(status=S.SUCCEEDED).count() == 8, worker.output()
+    assert wait_until(lambda: Delivery.objects.filter(status=S.SUCCEEDED).count() == 8, 5)
+    assert wait_until(lambda: not worker.children(), 5)
 
 
 def _black_hole() -> socket.socket:
