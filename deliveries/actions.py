@@ -10,9 +10,6 @@ re-enabling it; it never retries and never changes the endpoint's state or failu
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
@@ -41,10 +38,6 @@ def _after_commit(callback) -> None:
         transaction.on_commit(callback)
 
 
-def _token():
-    return timezone.now() + timedelta(seconds=float(settings.HOOKHUB_REQUEUE_AFTER))
-
-
 def send_test(endpoint: Endpoint, event_type: EventType, *, actor, data=None, request=None):
     """Send one test event (the type's example unless `data` is given) to this endpoint
     only, whether or not it subscribes to the type. Returns the Delivery."""
@@ -52,7 +45,6 @@ def send_test(endpoint: Endpoint, event_type: EventType, *, actor, data=None, re
     if payload is None:
         payload = {}
     validate_payload(event_type, payload)
-    token = _token()
     with transaction.atomic():
         event = Event.objects.create(event_type=event_type, payload=payload)
         delivery = Delivery.objects.create(
@@ -61,12 +53,11 @@ def send_test(endpoint: Endpoint, event_type: EventType, *, actor, data=None, re
             status=Delivery.Status.PENDING,
             trigger=Attempt.Trigger.TEST,
             next_attempt_at=timezone.now(),
-            claimed_until=token,
         )
         audit.record(
             actor, "endpoint.test_sent", endpoint, request=request, event_type=event_type.name
         )
-    _after_commit(lambda: queue.enqueue([delivery.pk], token, Attempt.Trigger.TEST))
+    _after_commit(lambda: queue.enqueue([delivery.pk], Attempt.Trigger.TEST))
     delivery.refresh_from_db()
     return delivery
 
@@ -81,7 +72,6 @@ def replay(delivery: Delivery, *, actor, request=None) -> Delivery:
             f"The endpoint {endpoint.url} is {endpoint.get_state_display().lower()}; "
             "enable it before replaying."
         )
-    token = _token()
     now = timezone.now()
     with transaction.atomic():
         changed = (
@@ -91,7 +81,7 @@ def replay(delivery: Delivery, *, actor, request=None) -> Delivery:
                 status=Delivery.Status.PENDING,
                 trigger=Attempt.Trigger.REPLAY,
                 next_attempt_at=now,
-                claimed_until=token,
+                claimed_until=None,
                 updated_at=now,
             )
         )
@@ -100,7 +90,7 @@ def replay(delivery: Delivery, *, actor, request=None) -> Delivery:
         audit.record(
             actor, "delivery.replayed", delivery, request=request, event=delivery.event.uid
         )
-    _after_commit(lambda: queue.enqueue([delivery.pk], token, Attempt.Trigger.REPLAY))
+    _after_commit(lambda: queue.enqueue([delivery.pk], Attempt.Trigger.REPLAY))
     delivery.refresh_from_db()
     return delivery
 

@@ -94,29 +94,28 @@ def _fetch_claimed(db, ids: list[int]) -> list[Delivery]:
         return statements.deliveries_from_rows(db, cursor.fetchall())
 
 
-def claim(ids: list[int], *, token: datetime | None, scheduled: bool) -> list[Delivery]:
-    """Move these pending rows to "sending"; returns only the rows won, loaded as claim_due's
-    are. `token`, when given, must still be the row's claimed_until (a queued test or replay
-    names its rows); `scheduled` also requires them to be due."""
+def claim(ids: list[int], *, scheduled: bool) -> list[Delivery]:
+    """Move these pending rows to "sending" (django-q2's sync mode sends the rows its message
+    names); returns only the rows won, loaded as claim_due's are. `scheduled` also requires
+    them to be due."""
     if not ids:
         return []
     db = connections[DEFAULT_DB_ALIAS]
     now = timezone.now()
     assign, where = statements.claim_params(
-        db, token=token, scheduled=scheduled, now=now, lease=lease_until(now)
+        db, scheduled=scheduled, now=now, lease=lease_until(now)
     )
-    shape = {"with_token": token is not None, "scheduled": scheduled}
     if db.vendor == "postgresql":
         # One round trip: skip rows another worker holds, claim the rest, return them joined.
         # Its commit need not be durable: a claim lost in a crash leaves the row pending,
         # and a worker claims it again (see relax_commit_durability).
         durable = bool(settings.HOOKHUB_DURABLE_ATTEMPTS)
-        sql = statements.claim_sql(db.alias, durable=durable, **shape)
+        sql = statements.claim_sql(db.alias, durable=durable, scheduled=scheduled)
         with statements.cursor(db) as cursor:
             cursor.execute(sql, [*assign, list(ids), *where])
             return statements.deliveries_from_rows(db, cursor.fetchall())
     # SQLite: the IMMEDIATE transaction already serialises writers.
-    sql = statements.claim_sql(db.alias, durable=True, count=len(ids), **shape)
+    sql = statements.claim_sql(db.alias, durable=True, count=len(ids), scheduled=scheduled)
     with transaction.atomic(using=db.alias), db.cursor() as cursor:
         cursor.execute(sql, [*assign, *ids, *where])
         won = sorted(row[0] for row in cursor.fetchall())
@@ -294,7 +293,7 @@ def relax_commit_durability() -> None:
     Used for claims and attempt records, never for publishing. A database crash can then
     lose their last moments, never corrupt anything (the WAL keeps commit order, so a record
     never outlives its claim). That stays within at-least-once: a lost claim leaves the row
-    pending and queued (the sweeper re-enqueues it when its token lapses), a lost record
+    pending and due (a worker claims it again), a lost record
     leaves it "sending" (the sweeper takes it back after its lease); either way it is sent
     again, and receivers de-duplicate on webhook-id. It saves an fsync per batch, the largest
     cost of recording on PostgreSQL. HOOKHUB_DURABLE_ATTEMPTS=True keeps full durability."""

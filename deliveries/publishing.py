@@ -1,18 +1,25 @@
-"""publish(): the provider's one call. Validate, store, and enqueue only after commit.
+"""publish() and publish_many(): the provider's calls. Validate, store, enqueue after commit.
 
-The Event and its Deliveries are written in the caller's transaction (a transactional
+The events and their deliveries are written in the caller's transaction (a transactional
 outbox): if the caller rolls back, nothing was published and no task exists. Fan-out is one
-INSERT for all deliveries, whatever the number of endpoints; on PostgreSQL the event, the
-endpoints query and the deliveries are one statement (deliveries.statements).
+INSERT for all deliveries, whatever the number of endpoints; on PostgreSQL publish() writes
+the event, runs the endpoints query and inserts the deliveries in one statement
+(deliveries.statements). publish_many() inserts all events with one bulk INSERT and all
+(event x endpoint) deliveries with one INSERT ... SELECT, so its query count does not grow
+with the batch either.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Count
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -21,10 +28,16 @@ from deliveries import queue, statements
 from deliveries.models import Delivery, Event
 from subscriptions.models import Endpoint, EventType
 
+# How often publish_many() retries after losing an idempotency-key race to another
+# publisher before the IntegrityError is the caller's.
+RACE_RETRIES = 3
+
 
 class PublishError(Exception):
-    """Base of everything publish() refuses. `.message` is plain words; `.errors` lists
-    {"path", "message"} pairs (path is dotted, "" for the whole payload)."""
+    """Base of everything publish() and publish_many() refuse. `.message` is plain words;
+    `.errors` lists {"path", "message"} pairs (path is dotted within `data`, "" for the
+    whole payload). publish_many() adds "index" to each pair: the position (from 0) of the
+    refused item in its list, so `path` means the same in both calls."""
 
     def __init__(self, message: str, errors: list[dict] | None = None) -> None:
         super().__init__(message)
@@ -41,6 +54,10 @@ class InvalidPayload(PublishError):
 
 
 class PayloadTooLarge(PublishError):
+    pass
+
+
+class BatchTooLarge(PublishError):
     pass
 
 
@@ -76,41 +93,68 @@ def nesting_depth(data, *, stop_after: int) -> int:
 
 def validate_payload(event_type: EventType, data) -> None:
     """Check `data` against the type's JSON Schema and the size limit; raise PublishError."""
+    payload_checker(event_type)(data)
+
+
+def payload_checker(event_type: EventType) -> Callable[[Any], None]:
+    """validate_payload for many payloads of one type: the JSON Schema validator and the
+    limits are prepared once, so a batch pays for them once rather than per event."""
     depth_limit = int(settings.HOOKHUB_MAX_PAYLOAD_DEPTH)
-    if nesting_depth(data, stop_after=depth_limit) > depth_limit:
-        raise InvalidPayload(
-            f"The payload is nested deeper than {depth_limit} levels.",
-            [{"path": "", "message": f"Nested deeper than {depth_limit} levels."}],
-        )
+    size_limit = int(settings.HOOKHUB_MAX_PAYLOAD_BYTES)
     try:
-        size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
-    except (TypeError, ValueError) as exc:
-        raise InvalidPayload(
-            "The payload is not JSON-serialisable.", [{"path": "", "message": str(exc)}]
-        ) from None
-    limit = int(settings.HOOKHUB_MAX_PAYLOAD_BYTES)
-    if size > limit:
-        raise PayloadTooLarge(
-            f"The payload is {size} bytes; the limit is {limit} bytes.",
-            [{"path": "", "message": f"Larger than {limit} bytes."}],
-        )
-    schema = event_type.schema or {}
-    try:
-        validator = Draft202012Validator(schema)
-        errors = sorted(validator.iter_errors(data), key=lambda err: list(err.absolute_path))
+        validator = Draft202012Validator(event_type.schema or {})
     except SchemaError as exc:
-        raise InvalidPayload(
-            f"The event type {event_type.name!r} has an invalid schema; ask an admin to fix it.",
-            [{"path": "", "message": exc.message}],
-        ) from None
-    if errors:
-        listed = [
-            {"path": ".".join(str(part) for part in err.absolute_path), "message": err.message}
-            for err in errors
-        ]
-        where = ", ".join(item["path"] or "(whole payload)" for item in listed[:5])
-        raise InvalidPayload(
-            f"The payload does not match the {event_type.name!r} schema at: {where}.", listed
+        raise _broken_schema(event_type, exc) from None
+
+    def check(data) -> None:
+        if nesting_depth(data, stop_after=depth_limit) > depth_limit:
+            raise InvalidPayload(
+                f"The payload is nested deeper than {depth_limit} levels.",
+                [{"path": "", "message": f"Nested deeper than {depth_limit} levels."}],
+            )
+        try:
+            size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+        except (TypeError, ValueError) as exc:
+            raise InvalidPayload(
+                "The payload is not JSON-serialisable.", [{"path": "", "message": str(exc)}]
+            ) from None
+        if size > size_limit:
+            raise PayloadTooLarge(
+                f"The payload is {size} bytes; the limit is {size_limit} bytes.",
+                [{"path": "", "message": f"Larger than {size_limit} bytes."}],
+            )
+        try:
+            errors = sorted(validator.iter_errors(data), key=lambda err: list(err.absolute_path))
+        except SchemaError as exc:
+            raise _broken_schema(event_type, exc) from None
+        if errors:
+            listed = [
+                {"path": ".".join(str(part) for part in err.absolute_path), "message": err.message}
+                for err in errors
+            ]
+            where = ", ".join(item["path"] or "(whole payload)" for item in listed[:5])
+            raise InvalidPayload(
+                f"The payload does not match the {event_type.name!r} schema at: {where}.", listed
+            )
+
+    return check
+
+
+def _broken_schema(event_type: EventType, exc: SchemaError) -> InvalidPayload:
+    return InvalidPayload(
+        f"The event type {event_type.name!r} has an invalid schema; ask an admin to fix it.",
+        [{"path": "", "message": exc.message}],
+    )
+
+
+def check_batch_size(count: int) -> None:
+    """Refuse a batch larger than HOOKHUB_PUBLISH_BATCH_MAX: it is one transaction, which
+    holds SQLite's write lock (and its rows' locks on PostgreSQL) until every row is in."""
+    limit = int(settings.HOOKHUB_PUBLISH_BATCH_MAX)
+    if count > limit:
+        raise BatchTooLarge(
+            f"A batch may hold at most {limit} events; this one has {count}.",
+            [{"path": "", "message": f"More than {limit} events."}],
         )
 
 
@@ -125,89 +169,202 @@ def publish(type_name: str, data, *, idempotency_key: str | None = None, scope: 
         if existing is not None:
             return existing
     validate_payload(event_type, data)
-    event = Event(
-        event_type=event_type,
-        payload=data,
-        idempotency_scope=scope,
-        idempotency_key=idempotency_key or None,
-    )
+    event = _new_event(event_type, data, scope, idempotency_key)
     try:
-        ids = _store(event)
+        _store(event)
     except IntegrityError:
         # Two publishers raced on one key; the first one won.
         if idempotency_key and (existing := _existing(scope, idempotency_key)) is not None:
             return existing
         raise
-    event.delivery_count = len(ids)
     return event
+
+
+def publish_many(
+    type_name: str,
+    data_list: Iterable,
+    *,
+    idempotency_keys: Sequence[str | None] | None = None,
+    scope: str = "",
+) -> list[Event]:
+    """Publish events of one type, all or nothing, in one transaction.
+
+    Every payload is checked first; if any is refused, the PublishError (the class of the
+    first refused item's error) lists every refused item's errors, each with its "index",
+    and nothing is stored. Returns the events in input order, each with `delivery_count`.
+    `idempotency_keys`, if given, has one key (or None) per payload and works as in
+    publish(): a key already used in `scope` gives back the original event, unchecked and
+    unchanged, and a key repeated within the batch names the first item's event, as if
+    the items were published one after the other. All new deliveries are enqueued once,
+    after commit."""
+    items = list(data_list)
+    if idempotency_keys is None:
+        keys: list[str | None] = [None] * len(items)
+    else:
+        keys = [key or None for key in idempotency_keys]
+        if len(keys) != len(items):
+            raise ValueError("idempotency_keys needs one entry (a key or None) per payload.")
+    check_batch_size(len(items))
+    event_type = get_event_type(type_name)
+    if not items:
+        return []
+    keyed = any(keys)
+    originals = _existing_many(scope, keys) if keyed else {}
+    _check_batch(event_type, items, keys, originals)
+    for attempt in range(RACE_RETRIES):
+        published, fresh = _assemble(event_type, items, keys, originals, scope)
+        try:
+            if fresh:
+                _store_many(event_type, fresh)
+        except IntegrityError:
+            if not keyed or attempt == RACE_RETRIES - 1:
+                raise
+            # Another publisher stored some of these keys first: theirs are the originals.
+            originals = _existing_many(scope, keys)
+            continue
+        return published
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _check_batch(
+    event_type: EventType, items: list, keys: list[str | None], originals: dict[str, Event]
+) -> None:
+    """Check every payload that will be stored, collecting each refused item's errors, so
+    a client fixes the whole batch after one answer."""
+    check = payload_checker(event_type)
+    seen = set(originals)
+    refused: list[tuple[int, PublishError]] = []
+    for index, (data, key) in enumerate(zip(items, keys, strict=True)):
+        if key is not None:
+            if key in seen:
+                continue  # a replay: its data is ignored, as in publish()
+            seen.add(key)
+        try:
+            check(data)
+        except PublishError as error:
+            refused.append((index, error))
+    if not refused:
+        return
+    index, first = refused[0]
+    message = f"Item {index} of the batch (counting from 0): {first.message}"
+    if len(refused) > 1:
+        message += f" {len(refused) - 1} other item(s) were refused too."
+    errors = [{"index": i, **item} for i, error in refused for item in error.errors]
+    raise type(first)(f"{message} Nothing was published.", errors)
+
+
+def _assemble(
+    event_type: EventType,
+    items: list,
+    keys: list[str | None],
+    originals: dict[str, Event],
+    scope: str,
+) -> tuple[list[Event], list[Event]]:
+    """The batch's events in input order, and those of them still to be stored."""
+    by_key = dict(originals)
+    published: list[Event] = []
+    fresh: list[Event] = []
+    for data, key in zip(items, keys, strict=True):
+        event = by_key.get(key) if key is not None else None
+        if event is None:
+            event = _new_event(event_type, data, scope, key)
+            fresh.append(event)
+            if key is not None:
+                by_key[key] = event
+        published.append(event)
+    return published, fresh
+
+
+def _new_event(event_type: EventType, data, scope: str, key: str | None) -> Event:
+    return Event(
+        event_type=event_type, payload=data, idempotency_scope=scope, idempotency_key=key or None
+    )
 
 
 def _existing(scope: str, key: str) -> Event | None:
-    event = Event.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
-    if event is not None:
-        event.delivery_count = event.deliveries.count()
-    return event
+    return _existing_many(scope, [key]).get(key)
 
 
-def _store(event: Event) -> list[int]:
+def _existing_many(scope: str, keys: Iterable[str | None]) -> dict[str, Event]:
+    """Events already published in `scope` under these keys, by key, with their stored
+    `delivery_count` (one query)."""
+    wanted = {key for key in keys if key}
+    if not wanted:
+        return {}
+    found = Event.objects.filter(idempotency_scope=scope, idempotency_key__in=wanted).annotate(
+        delivery_count=Count("deliveries")
+    )
+    return {event.idempotency_key: event for event in found}
+
+
+def _pending() -> Delivery:
+    """What every new delivery starts as: pending and due now, so any worker may claim it
+    (the queued message only wakes one up sooner)."""
+    return Delivery(status=Delivery.Status.PENDING, next_attempt_at=timezone.now())
+
+
+def _enqueue_after_commit(db: BaseDatabaseWrapper, ids: list[int]) -> None:
+    if ids:
+        transaction.on_commit(lambda: queue.enqueue(ids), using=db.alias)
+
+
+def _store(event: Event) -> None:
     """Insert the event and one pending delivery per subscribed endpoint, all or nothing, and
-    enqueue them once that is committed. Returns the delivery ids."""
+    enqueue them once that is committed. Sets the event's `delivery_count`."""
     db = connections[DEFAULT_DB_ALIAS]
-    now = timezone.now()
-    # Stamped as queued (see deliveries.engine): the sweeper leaves them alone unless the
-    # enqueue is lost, in which case it re-enqueues them when the token lapses.
-    token = now + timedelta(seconds=float(settings.HOOKHUB_REQUEUE_AFTER))
-    template = Delivery(status=Delivery.Status.PENDING, next_attempt_at=now, claimed_until=token)
     if db.vendor != "postgresql":
-        # Read before writing: SQLite's write lock is held from the transaction's start, so
-        # the subscription query runs outside it.
-        endpoint_ids = list(_subscribed(event).values_list("id", flat=True))
-        with transaction.atomic(using=db.alias):
-            event.save(force_insert=True)
-            ids = _fan_out_rows(event, template, endpoint_ids)
-    elif db.in_atomic_block:
+        _store_many(event.event_type, [event])
+        return
+    template = _pending()
+    if db.in_atomic_block:
         # A savepoint: a lost idempotency race must not break the caller's transaction.
         with transaction.atomic(using=db.alias):
             ids = _store_in_one_statement(db, event, template)
     else:
         ids = _store_in_one_statement(db, event, template)  # a statement is its own transaction
-    if ids:
-        transaction.on_commit(lambda: queue.enqueue(ids, token), using=db.alias)
-    return ids
+    event.delivery_count = len(ids)
+    _enqueue_after_commit(db, ids)
 
 
-def _subscribed(event: Event):
-    return Endpoint.objects.subscribed_to(event.event_type).order_by().values("id")
+def _store_many(event_type: EventType, events: list[Event]) -> None:
+    """Insert the events (one bulk INSERT) and one pending delivery per (event, subscribed
+    endpoint) pair (one INSERT ... SELECT), all or nothing, then enqueue every delivery once
+    that is committed. Sets each event's `delivery_count`."""
+    db = connections[DEFAULT_DB_ALIAS]
+    template = _pending()
+    if db.vendor == "postgresql":
+        endpoints_sql, params = _subscribed(event_type).query.sql_with_params()
+        endpoints_params, anyone = list(params), True
+    else:
+        # Read before writing: SQLite's write lock is held from the transaction's start, so
+        # the subscription query runs outside it; the ids go in as one JSON parameter.
+        endpoint_ids = list(_subscribed(event_type).values_list("id", flat=True))
+        endpoints_sql = "SELECT value AS id FROM json_each(%s)"
+        endpoints_params, anyone = [json.dumps(endpoint_ids)], bool(endpoint_ids)
+    with transaction.atomic(using=db.alias):
+        Event.objects.using(db.alias).bulk_create(events)
+        rows = (
+            statements.fan_out_many(db, events, template, endpoints_sql, endpoints_params)
+            if anyone
+            else []
+        )
+    per_event = Counter(event_id for _, event_id in rows)
+    for event in events:
+        event.delivery_count = per_event[event.pk]
+    _enqueue_after_commit(db, sorted(delivery_id for delivery_id, _ in rows))
+
+
+def _subscribed(event_type: EventType):
+    return Endpoint.objects.subscribed_to(event_type).order_by().values("id")
 
 
 def _store_in_one_statement(db, event: Event, template: Delivery) -> list[int]:
     """PostgreSQL: the event and all its deliveries in one round trip (deliveries.statements)
     instead of BEGIN, two INSERTs, the endpoints query and COMMIT."""
-    subscribed_sql, subscribed_params = _subscribed(event).query.sql_with_params()
+    subscribed_sql, subscribed_params = _subscribed(event.event_type).query.sql_with_params()
     sql = statements.fan_out_sql(db.alias, subscribed_sql)
     with statements.cursor(db) as cursor:
         cursor.execute(sql, [*statements.fan_out_params(event, template, db), *subscribed_params])
         event.pk, ids = cursor.fetchone()
     event._state.adding, event._state.db = False, db.alias
     return list(ids)
-
-
-def _fan_out_rows(event: Event, template: Delivery, endpoint_ids: list[int]) -> list[int]:
-    if not endpoint_ids:
-        return []
-    rows = Delivery.objects.bulk_create(
-        [
-            Delivery(
-                event=event,
-                endpoint_id=endpoint_id,
-                status=template.status,
-                next_attempt_at=template.next_attempt_at,
-                claimed_until=template.claimed_until,
-            )
-            for endpoint_id in endpoint_ids
-        ]
-    )
-    ids = [row.pk for row in rows]
-    if None in ids:  # backends that can't return ids from a bulk insert
-        ids = list(event.deliveries.values_list("id", flat=True))
-    return ids

@@ -9,7 +9,6 @@ schedule). Messages are enqueued with save=False so a successful run writes no r
 from __future__ import annotations
 
 import os
-from datetime import datetime
 
 from django.conf import settings
 from django_q.brokers import get_broker
@@ -28,14 +27,13 @@ def broker():
     return _broker[1]
 
 
-def enqueue(ids: list[int], token: datetime | None = None, trigger: str = SCHEDULED) -> None:
+def enqueue(ids: list[int], trigger: str = SCHEDULED) -> None:
     """Tell a worker these deliveries are ready: one message per HOOKHUB_CLAIM_BATCH ids."""
     size = max(1, int(settings.HOOKHUB_CLAIM_BATCH))
     for start in range(0, len(ids), size):
         async_task(
             "deliveries.tasks.deliver_batch",
             ids[start : start + size],
-            token,
             trigger,
             broker=broker(),
             save=False,

@@ -157,19 +157,15 @@ def deliveries_from_rows(db: BaseDatabaseWrapper, rows: Iterable[Sequence]) -> l
 # --- Claim ------------------------------------------------------------------------------------
 
 
-def _claim_conditions(db: BaseDatabaseWrapper, *, with_token: bool, scheduled: bool) -> str:
+def _claim_conditions(db: BaseDatabaseWrapper, *, scheduled: bool) -> str:
     conditions = [f"{_q(db, 'status')} = %s"]
-    if with_token:
-        conditions.append(f"{_q(db, 'claimed_until')} = %s")
     if scheduled:
         conditions.append(f"{_q(db, 'next_attempt_at')} <= %s")
     return " AND ".join(conditions)
 
 
 @cache
-def claim_sql(
-    db_alias: str, *, with_token: bool, scheduled: bool, durable: bool, count: int = 0
-) -> str:
+def claim_sql(db_alias: str, *, scheduled: bool, durable: bool, count: int = 0) -> str:
     """The claim statement. PostgreSQL: one statement that claims (skipping rows another
     worker holds) and returns the joined rows, with a relaxed commit unless `durable`.
     SQLite: the UPDATE ... RETURNING id for `count` ids (its writers are serialised, so
@@ -178,7 +174,7 @@ def claim_sql(
 
     db = connections[db_alias]
     table = _q(db, Delivery._meta.db_table)
-    conditions = _claim_conditions(db, with_token=with_token, scheduled=scheduled)
+    conditions = _claim_conditions(db, scheduled=scheduled)
     assignments = (
         f"{_q(db, 'status')} = %s, {_q(db, 'claimed_until')} = %s, {_q(db, 'updated_at')} = %s"
     )
@@ -215,7 +211,6 @@ def fetch_claimed_sql(db_alias: str, count: int) -> str:
 def claim_params(
     db: BaseDatabaseWrapper,
     *,
-    token: datetime | None,
     scheduled: bool,
     now: datetime,
     lease: datetime,
@@ -228,8 +223,6 @@ def claim_params(
         _prep(field("updated_at"), now, db),
     ]
     where = [_prep(field("status"), Delivery.Status.PENDING, db)]
-    if token is not None:
-        where.append(_prep(field("claimed_until"), token, db))
     if scheduled:
         where.append(_prep(field("next_attempt_at"), now, db))
     return assign, where
@@ -486,4 +479,64 @@ def fan_out_params(event: Event, template: Delivery, db: BaseDatabaseWrapper) ->
     event_fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
     return _insert_values(event_fields, event, db) + _insert_values(
         _fan_out_shared_fields(), template, db
+    )
+
+
+def fan_out_many(
+    db: BaseDatabaseWrapper,
+    events: list[Event],
+    template: Delivery,
+    endpoints_sql: str,
+    endpoints_params: list,
+) -> list[tuple[int, int]]:
+    """One delivery, like `template`, per (stored event, endpoint of `endpoints_sql`) pair,
+    in one statement whatever the number of pairs. Returns (delivery id, event id) rows."""
+    shared = _fan_out_shared_fields()
+    event_ids = [event.pk for event in events]
+    ids_param = event_ids if db.vendor == "postgresql" else json.dumps(event_ids)
+    params = [*_insert_values(shared, template, db), ids_param, *endpoints_params]
+    with cursor(db) as cur:
+        cur.execute(fan_out_many_sql(db.alias, endpoints_sql), params)
+        return [tuple(row) for row in cur.fetchall()]
+
+
+# SQLite has no UUID function: 16 random bytes as the 32 hex digits Django stores a UUIDField
+# in, with the version (4) and variant bits set as uuid.uuid4() would.
+_SQLITE_UUID4 = (
+    "lower(hex(randomblob(6)) || '4' || substr(hex(randomblob(2)), 2) || "
+    "substr('89ab', 1 + (random() & 3), 1) || substr(hex(randomblob(2)), 2) || "
+    "hex(randomblob(6)))"
+)
+
+
+@cache
+def fan_out_many_sql(db_alias: str, endpoints_sql: str) -> str:
+    """INSERT ... SELECT of the deliveries for the event ids (one array parameter) crossed
+    with the endpoints `endpoints_sql` selects (a column `id`), ordered so each event's
+    deliveries get consecutive ids (publish_many)."""
+    from django.db import connections
+
+    db = connections[db_alias]
+    q = db.ops.quote_name
+    postgres = db.vendor == "postgresql"
+    shared = _fan_out_shared_fields()
+    columns = ", ".join(
+        q(c) for c in ["uid", "event_id", "endpoint_id", *(f.column for f in shared)]
+    )
+    if postgres:
+        # In INSERT ... SELECT, PostgreSQL cannot infer a bare parameter's type from the
+        # target column, so each is cast to it.
+        values = ", ".join(f"CAST(%s AS {f.cast_db_type(db)})" for f in shared)
+        uid = "gen_random_uuid()"
+        event_ids = f"unnest(CAST(%s AS {Event._meta.pk.cast_db_type(db)}[])) AS ev(id)"
+    else:
+        values = ", ".join("%s" for _ in shared)
+        uid = _SQLITE_UUID4
+        event_ids = "(SELECT value AS id FROM json_each(%s)) AS ev"
+    return (
+        f"INSERT INTO {q(Delivery._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {uid}, ev.id, sub.{q('id')}, {values} "
+        f"FROM {event_ids} CROSS JOIN ({endpoints_sql}) AS sub "
+        f"ORDER BY ev.id, sub.{q('id')} "
+        f"RETURNING {q('id')}, {q('event_id')}"
     )

@@ -16,7 +16,7 @@ from deliveries.models import Attempt
 logger = logging.getLogger(__name__)
 
 
-def deliver_batch(ids: list[int], token=None, trigger: str = Attempt.Trigger.SCHEDULED) -> int:
+def deliver_batch(ids: list[int], trigger: str = Attempt.Trigger.SCHEDULED) -> int:
     """Deliveries are ready. In a worker, wake its dispatcher, which claims whatever is due in
     bulk, these rows included; in sync mode (tests, the shell) claim and send these rows now.
     Returns how many this call sent itself."""
@@ -25,7 +25,7 @@ def deliver_batch(ids: list[int], token=None, trigger: str = Attempt.Trigger.SCH
             dispatcher.current().wake()
             return 0
         scheduled = trigger == Attempt.Trigger.SCHEDULED
-        claimed = engine.claim(list(ids), token=token, scheduled=scheduled)
+        claimed = engine.claim(list(ids), scheduled=scheduled)
         engine.deliver_now(claimed)
         return len(claimed)
     except Exception:

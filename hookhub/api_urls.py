@@ -5,7 +5,12 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from deliveries.api.views import DeliveryViewSet, EndpointTestView, EventIngestView
+from deliveries.api.views import (
+    DeliveryViewSet,
+    EndpointTestView,
+    EventBatchIngestView,
+    EventIngestView,
+)
 from subscriptions.api.views import EndpointViewSet, EventTypeViewSet
 
 app_name = "api"
@@ -17,6 +22,7 @@ router.register("deliveries", DeliveryViewSet, basename="delivery")
 
 urlpatterns = [
     path("events/", EventIngestView.as_view(), name="event-ingest"),
+    path("events/batch/", EventBatchIngestView.as_view(), name="event-batch-ingest"),
     path("endpoints/<uuid:id>/test/", EndpointTestView.as_view(), name="endpoint-test"),
     *router.urls,
 ]

@@ -259,6 +259,8 @@ HOOKHUB_RESPONSE_BODY_CAP = env_int("HOOKHUB_RESPONSE_BODY_CAP", 16 * 1024)
 HOOKHUB_MAX_PAYLOAD_BYTES = env_int("HOOKHUB_MAX_PAYLOAD_BYTES", 256 * 1024)
 # Deepest nesting of arrays/objects in an event's data: receivers' parsers have limits too.
 HOOKHUB_MAX_PAYLOAD_DEPTH = env_int("HOOKHUB_MAX_PAYLOAD_DEPTH", 32)
+# Most events one publish_many() call or POST /api/v1/events/batch/ takes (one transaction).
+HOOKHUB_PUBLISH_BATCH_MAX = env_int("HOOKHUB_PUBLISH_BATCH_MAX", 1000)
 HOOKHUB_DISABLE_AFTER = env_float("HOOKHUB_DISABLE_AFTER", 5 * 24 * 3600)
 HOOKHUB_SECRET_ROTATION_GRACE = env_float("HOOKHUB_SECRET_ROTATION_GRACE", 24 * 3600)
 HOOKHUB_MAX_CUSTOM_HEADERS = env_int("HOOKHUB_MAX_CUSTOM_HEADERS", 20)
@@ -291,8 +293,6 @@ HOOKHUB_POLL_INTERVAL = env_float("HOOKHUB_POLL_INTERVAL", 0.5)
 # Slack added to a claim's lease (deadline + rate-limit hold) before the sweeper may take
 # the delivery back.
 HOOKHUB_CLAIM_MARGIN = env_float("HOOKHUB_CLAIM_MARGIN", 5.0)
-# A queued test or replay names its rows with this token (sync mode claims by it).
-HOOKHUB_REQUEUE_AFTER = env_float("HOOKHUB_REQUEUE_AFTER", 60.0)
 # Off (default): on PostgreSQL, claims and attempt records commit without waiting for the WAL
 # fsync; a database crash may lose the last moments of them and the sweeper re-sends (at
 # least once). On: every commit is durable, at about one fsync per batch.

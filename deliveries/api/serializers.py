@@ -24,6 +24,32 @@ class EventAcceptedSerializer(serializers.Serializer):
     deliveries = serializers.IntegerField(help_text="How many endpoints will receive it.")
 
 
+class EventBatchItemSerializer(serializers.Serializer):
+    data = serializers.JSONField(help_text="The payload; must match the type's schema.")
+    idempotency_key = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_null=True,
+        help_text="As on `POST /api/v1/events/` (same keys): a key you already used returns "
+        "the first event and makes nothing new.",
+    )
+
+
+class EventBatchSerializer(serializers.Serializer):
+    type = serializers.SlugField(max_length=100, help_text="The event type of every item.")
+    # A ListField, not many=True: an item's errors are keyed by its index
+    # (`{"events": {"3": {"data": [...]}}}`), as publish_many's are in the view.
+    events = serializers.ListField(
+        child=EventBatchItemSerializer(),
+        help_text="The events, published in this order; at most `HOOKHUB_PUBLISH_BATCH_MAX` "
+        "(default 1000).",
+    )
+
+
+class EventBatchAcceptedSerializer(serializers.Serializer):
+    events = EventAcceptedSerializer(many=True, help_text="One entry per item, in input order.")
+
+
 class AttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = Attempt

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,6 +18,8 @@ from deliveries.api.serializers import (
     DeliveryFilterSerializer,
     DeliverySerializer,
     EventAcceptedSerializer,
+    EventBatchAcceptedSerializer,
+    EventBatchSerializer,
     EventIngestSerializer,
     TestEventSerializer,
 )
@@ -75,6 +82,112 @@ def publish_error_response(error, data_field: str = "data") -> Response:
     ] or [error.message]
     return Response(
         {"detail": error.message, "code": "invalid", "errors": {field: messages}},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+BATCH_DESCRIPTION = """Publishes every item of `events` as an event of `type`, **all-or-nothing**:
+every item is checked first (its `data` against the type's schema and the size limits), and
+if any is refused the answer is 400 and nothing is stored or sent. Otherwise all events and
+their deliveries are stored in one transaction and the answer lists them in input order;
+delivery happens in the background. At most `HOOKHUB_PUBLISH_BATCH_MAX` (default 1000) items.
+
+An item's `idempotency_key` works as on `POST /api/v1/events/`, sharing its keys: a key this
+user already used gives back the first event's id and makes nothing new (that item's `data`
+is not checked), and a key repeated within the batch names one event, listed at each of its
+positions."""
+
+BATCH_ERROR_DESCRIPTION = (
+    "Nothing was stored. `errors.type` names an unknown or archived type; `errors.events` "
+    "is a list of messages for the batch as a whole (e.g. too many items), or maps the index "
+    "(from 0) of each refused item to its field errors, a payload's messages under `data` "
+    "as `path: message`."
+)
+
+
+class EventBatchIngestView(generics.GenericAPIView):
+    serializer_class = EventBatchSerializer
+    permission_classes = [permissions.IsAuthenticated, IsStaff]
+
+    @extend_schema(
+        summary="Publish a batch of events of one type (staff tokens), all-or-nothing",
+        description=BATCH_DESCRIPTION,
+        examples=[
+            OpenApiExample(
+                "Two events",
+                request_only=True,
+                value={
+                    "type": "order-paid",
+                    "events": [
+                        {"data": {"id": 1}, "idempotency_key": "order-1"},
+                        {"data": {"id": 2}},
+                    ],
+                },
+            ),
+        ],
+        responses={
+            202: OpenApiResponse(
+                EventBatchAcceptedSerializer,
+                description="All stored; `events` lists each one's id and delivery count, "
+                "in input order.",
+            ),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description=BATCH_ERROR_DESCRIPTION,
+                examples=[
+                    OpenApiExample(
+                        "Item 1 refused",
+                        value={
+                            "detail": "Item 1 of the batch (counting from 0): The payload does "
+                            "not match the 'order-paid' schema at: id. Nothing was published.",
+                            "code": "invalid",
+                            "errors": {
+                                "events": {"1": {"data": ["id: 'x' is not of type 'integer'"]}}
+                            },
+                        },
+                    ),
+                ],
+            ),
+        },
+    )
+    def post(self, request):
+        from deliveries.publishing import PublishError, check_batch_size, publish_many
+
+        items = request.data.get("events") if isinstance(request.data, dict) else None
+        try:
+            if isinstance(items, list):
+                # Before the serializer's per-item checks, which cost as much as the list.
+                check_batch_size(len(items))
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            values = serializer.validated_data
+            events = publish_many(
+                values["type"],
+                [item["data"] for item in values["events"]],
+                idempotency_keys=[item.get("idempotency_key") for item in values["events"]],
+                scope=f"user:{request.user.pk}",
+            )
+        except PublishError as error:
+            return batch_error_response(error)
+        body = EventBatchAcceptedSerializer(
+            {"events": [{"id": e.uid, "deliveries": e.delivery_count} for e in events]}
+        )
+        return Response(body.data, status=status.HTTP_202_ACCEPTED)
+
+
+def batch_error_response(error) -> Response:
+    """A PublishError from publish_many as the API's 400. An item's errors sit where DRF
+    puts a list item's field errors, `errors.events.<index>.data`, so a malformed item and
+    an item its type's schema refuses read alike; anything else is publish_error_response's."""
+    indexed = [item for item in error.errors if "index" in item]
+    if not indexed:
+        return publish_error_response(error, data_field="events")
+    by_index: dict[str, dict[str, list[str]]] = {}
+    for item in indexed:
+        message = f"{item['path']}: {item['message']}" if item.get("path") else item["message"]
+        by_index.setdefault(str(item["index"]), {"data": []})["data"].append(message)
+    return Response(
+        {"detail": error.message, "code": "invalid", "errors": {"events": by_index}},
         status=status.HTTP_400_BAD_REQUEST,
     )
 

@@ -69,7 +69,7 @@ def _claimed(endpoint, event_type) -> Delivery:
     delivery = DeliveryFactory(
         event=EventFactory(event_type=event_type, payload={"id": 7}), endpoint=endpoint
     )
-    (claimed,) = engine.claim([delivery.pk], token=None, scheduled=False)
+    (claimed,) = engine.claim([delivery.pk], scheduled=False)
     return claimed
 
 

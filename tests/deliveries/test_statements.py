@@ -27,12 +27,11 @@ on_postgres = pytest.mark.skipif(
 )
 
 
-def _pending(event_type, endpoint, *, token=None, due=True) -> Delivery:
+def _pending(event_type, endpoint, *, due=True) -> Delivery:
     return DeliveryFactory(
         event=EventFactory(event_type=event_type, payload={"id": 7, "name": "Zoë"}),
         endpoint=endpoint,
         status=S.PENDING,
-        claimed_until=token,
         next_attempt_at=timezone.now() - timedelta(seconds=1 if due else -3600),
     )
 
@@ -43,7 +42,7 @@ def test_a_claim_returns_rows_ready_to_send_as_the_orm_would_read_them(make_endp
     first, second = _pending(event_type, endpoint), _pending(event_type, endpoint)
     before = timezone.now()
     with CaptureQueriesContext(connection) as captured:
-        claimed = engine.claim([second.pk, first.pk], token=None, scheduled=True)
+        claimed = engine.claim([second.pk, first.pk], scheduled=True)
         # Everything sending reads is already loaded: no query below.
         seen = [(d.event.event_type.name, d.endpoint.url, d.event.payload) for d in claimed]
     assert len(captured) == (1 if connection.vendor == "postgresql" else 4), (
@@ -68,22 +67,21 @@ def test_a_claim_returns_rows_ready_to_send_as_the_orm_would_read_them(make_endp
 
 
 @pytest.mark.django_db
-def test_a_claim_takes_only_pending_due_rows_that_carry_its_token(make_endpoint, event_type):
+def test_a_claim_by_ids_takes_only_pending_rows_and_due_ones_when_scheduled(
+    make_endpoint, event_type
+):
     endpoint = make_endpoint()
-    token = timezone.now() + timedelta(seconds=60)
-    ours = _pending(event_type, endpoint, token=token)
-    stale = _pending(event_type, endpoint, token=token - timedelta(seconds=1))
-    not_due = _pending(event_type, endpoint, token=token, due=False)
-    done = _pending(event_type, endpoint, token=token)
+    due = _pending(event_type, endpoint)
+    not_due = _pending(event_type, endpoint, due=False)
+    done = _pending(event_type, endpoint)
     Delivery.objects.filter(pk=done.pk).update(status=S.SUCCEEDED)
-    ids = [ours.pk, stale.pk, not_due.pk, done.pk]
-    assert [d.pk for d in engine.claim(ids, token=token, scheduled=True)] == [ours.pk]
-    assert engine.claim(ids, token=token, scheduled=True) == []  # already taken
-    # A test or replay ignores the schedule, never the status.
-    assert [d.pk for d in engine.claim(ids, token=token, scheduled=False)] == [not_due.pk]
+    ids = [due.pk, not_due.pk, done.pk]
+    assert [d.pk for d in engine.claim(ids, scheduled=True)] == [due.pk]
+    assert engine.claim(ids, scheduled=True) == []  # already taken
+    # Sync mode's test or replay message ignores the schedule, never the status.
+    assert [d.pk for d in engine.claim(ids, scheduled=False)] == [not_due.pk]
     assert dict(Delivery.objects.filter(pk__in=ids).values_list("pk", "status")) == {
-        ours.pk: S.SENDING,
-        stale.pk: S.PENDING,
+        due.pk: S.SENDING,
         not_due.pk: S.SENDING,
         done.pk: S.SUCCEEDED,
     }
@@ -107,7 +105,7 @@ def test_a_claim_skips_rows_another_worker_holds_instead_of_waiting(make_endpoin
     thread.start()
     try:
         assert locked.wait(10)
-        claimed = engine.claim([held.pk, free.pk], token=None, scheduled=True)
+        claimed = engine.claim([held.pk, free.pk], scheduled=True)
         assert [d.pk for d in claimed] == [free.pk]
     finally:
         release.set()
@@ -125,9 +123,7 @@ def test_publish_stores_the_event_and_its_deliveries_in_one_statement(
     make_endpoint("/paused", state=Endpoint.State.PAUSED)
     EndpointFactory(owner=owner)  # subscribed to nothing
     enqueued = []
-    monkeypatch.setattr(
-        "deliveries.queue.enqueue", lambda ids, token=None: enqueued.append((ids, token))
-    )
+    monkeypatch.setattr("deliveries.queue.enqueue", lambda ids: enqueued.append(ids))
     with CaptureQueriesContext(connection) as captured:
         event = publishing.publish("order-paid", {"id": 1})
     # The event type's lookup, then one statement; it commits on its own (autocommit).
@@ -143,11 +139,11 @@ def test_publish_stores_the_event_and_its_deliveries_in_one_statement(
     assert event.delivery_count == 3
     assert {row.endpoint_id for row in rows} == {e.pk for e in [*subscribed, everything]}
     assert len({row.uid for row in rows}) == 3 and all(row.uid.version == 4 for row in rows)
-    ((ids, token),) = enqueued
+    (ids,) = enqueued
     assert ids == [row.pk for row in rows]
     for row in rows:
         assert row.status == S.PENDING and row.attempt_count == 0
-        assert row.claimed_until == token and row.next_attempt_at <= timezone.now()
+        assert row.claimed_until is None and row.next_attempt_at <= timezone.now()
         assert abs(row.updated_at - row.created_at) < timedelta(seconds=1)
         assert row.last_error_class == "" and row.last_attempt_at is None
 
