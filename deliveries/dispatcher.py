@@ -95,7 +95,10 @@ class Dispatcher:
         try:
             asyncio.run(self._main())
         except Exception:
-            logger.exception("The delivery dispatcher stopped on an error")
+            # A worker process without its dispatcher would take messages and send nothing:
+            # end it, and django-q2 starts a fresh one (claimed rows return after their lease).
+            logger.exception("The delivery dispatcher stopped on an error; restarting the worker")
+            os._exit(70)
         finally:
             try:
                 self._db.submit(connections.close_all).result(timeout=5)
@@ -184,9 +187,12 @@ class Dispatcher:
                     self._done(engine.Finished(delivery, release_until=later))
                     return
                 await asyncio.sleep(slot.wait)
-            result = await self._client.send(
-                request.method, request.url, request.headers, request.body
-            )
+            if request.problem:
+                result = request.unsent_result()
+            else:
+                result = await self._client.send(
+                    request.method, request.url, request.headers, request.body
+                )
             self._done(engine.Finished(delivery, request, result))
         except Exception:
             # Left "sending": the sweeper makes it due again when its lease lapses.
@@ -232,10 +238,13 @@ class Dispatcher:
 
     async def _sweep_loop(self) -> None:
         while True:
-            await self._in_db(close_old_connections)
-            counts = await self._in_db(sweeper.sweep)
-            if any(counts.values()):
-                logger.info("Sweep: %s", counts)
+            try:
+                await self._in_db(close_old_connections)
+                counts = await self._in_db(sweeper.sweep)
+                if any(counts.values()):
+                    logger.info("Sweep: %s", counts)
+            except Exception:
+                logger.exception("Sweep failed; the next one will try again")
             await asyncio.sleep(float(settings.HOOKHUB_SWEEP_INTERVAL))
 
 

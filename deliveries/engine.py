@@ -17,6 +17,7 @@ django-q2's sync mode. The SQL behind claim and record is in deliveries.statemen
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from deliveries.models import Attempt, Delivery, Event
 from subscriptions import headers as custom_headers
 from subscriptions.models import Endpoint
 
+logger = logging.getLogger(__name__)
 Status = Delivery.Status
 Trigger = Attempt.Trigger
 
@@ -41,6 +43,19 @@ class OutboundRequest:
     url: str
     headers: dict
     body: bytes
+    # Why HookHub could not build this request (e.g. a secret it cannot decrypt): it is not
+    # sent, and its attempt is recorded as an internal error, retried on the schedule.
+    problem: str = ""
+
+    def unsent_result(self) -> transport.TransportResult:
+        now = timezone.now()
+        return transport.TransportResult(
+            started_at=now,
+            finished_at=now,
+            duration_ms=0,
+            error_class=Attempt.ErrorClass.INTERNAL,
+            error_message=self.problem[: transport.MESSAGE_MAX],
+        )
 
 
 def lease_until(now: datetime) -> datetime:
@@ -168,10 +183,17 @@ def build_requests(deliveries: list[Delivery]) -> list[OutboundRequest]:
     out = []
     for delivery in deliveries:
         event, endpoint = delivery.event, delivery.endpoint
-        if event.pk not in bodies:
-            bodies[event.pk] = wire_body(event)
-        if endpoint.pk not in secrets:
-            secrets[endpoint.pk] = signing_secrets(endpoint, now)
+        try:
+            if event.pk not in bodies:
+                bodies[event.pk] = wire_body(event)
+            if endpoint.pk not in secrets:
+                secrets[endpoint.pk] = signing_secrets(endpoint, now)
+        except Exception as exc:  # one bad row must not stop the others
+            logger.exception("Could not build delivery %s", delivery.pk)
+            problem = f"HookHub could not build the request: {exc.__class__.__name__}: {exc}"
+            method, url = event.event_type.method, endpoint.url
+            out.append(OutboundRequest(delivery, method, url, {}, b"", problem))
+            continue
         body = bodies[event.pk]
         headers = custom_headers.sendable(endpoint.headers)
         headers["content-type"] = "application/json"
@@ -203,9 +225,10 @@ def deliver_now(deliveries: list[Delivery]) -> None:
     (tests, the shell). Workers use deliveries.dispatcher instead."""
     live = [d for d in deliveries if should_send(d)]
     outbound = build_requests(live)
-    results = transport.send_batch([(r.method, r.url, r.headers, r.body) for r in outbound])
+    sendable = [r for r in outbound if not r.problem]
+    results = iter(transport.send_batch([(r.method, r.url, r.headers, r.body) for r in sendable]))
     finished = [
-        Finished(r.delivery, r, result) for r, result in zip(outbound, results, strict=True)
+        Finished(r.delivery, r, r.unsent_result() if r.problem else next(results)) for r in outbound
     ]
     finished += [Finished(d) for d in deliveries if not should_send(d)]
     record(finished)

@@ -54,7 +54,7 @@ def test_a_batch_is_enqueued_once_after_commit(
 ):
     subscribed(owner, receiver)
     calls = []
-    monkeypatch.setattr("deliveries.queue.enqueue", lambda ids, token=None: calls.append(ids))
+    monkeypatch.setattr("deliveries.queue.enqueue", lambda ids: calls.append(ids))
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_api.post(
             URL, batch(subscription("ada"), subscription("bob")), format="json"

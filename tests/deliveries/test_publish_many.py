@@ -27,12 +27,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def enqueued(monkeypatch) -> list[tuple[list[int], object]]:
+def enqueued(monkeypatch) -> list[list[int]]:
     """Every queue.enqueue call, instead of running the tasks."""
-    calls: list[tuple[list[int], object]] = []
-    monkeypatch.setattr(
-        "deliveries.queue.enqueue", lambda ids, token=None: calls.append((list(ids), token))
-    )
+    calls: list[list[int]] = []
+    monkeypatch.setattr("deliveries.queue.enqueue", lambda ids: calls.append(list(ids)))
     return calls
 
 
@@ -58,11 +56,11 @@ def test_each_event_gets_a_delivery_per_subscribed_enabled_endpoint_and_one_enqu
     for event in events:
         assert {row.endpoint_id for row in rows if row.event_id == event.pk} == subscribed
     assert len({row.uid for row in rows}) == 9 and all(row.uid.version == 4 for row in rows)
-    ((ids, token),) = enqueued  # the whole batch, once
+    (ids,) = enqueued  # the whole batch, once
     assert ids == [row.pk for row in rows]
     for row in rows:
         assert row.status == Delivery.Status.PENDING and row.attempt_count == 0
-        assert row.claimed_until == token and row.trigger == "scheduled"
+        assert row.claimed_until is None and row.trigger == "scheduled"
 
 
 def test_nothing_is_enqueued_before_commit(
@@ -74,7 +72,7 @@ def test_nothing_is_enqueued_before_commit(
         assert enqueued == []
     assert len(callbacks) == 1
     callbacks[0]()
-    assert [len(ids) for ids, _ in enqueued] == [2]
+    assert [len(ids) for ids in enqueued] == [2]
 
 
 def test_the_receiver_gets_every_event_of_the_batch_once(
@@ -186,7 +184,7 @@ def test_replayed_keys_return_the_originals_and_make_nothing_new(
     assert events[2] is events[3] and events[2].payload == {"id": 3}
     assert [event.delivery_count for event in events] == [1, 1, 1, 1]
     assert Event.objects.count() == 3 and Delivery.objects.count() == 3
-    ((ids, _),) = enqueued
+    (ids,) = enqueued
     assert len(ids) == 2  # only the new events' deliveries
     again = publish_many(
         "order-paid", [{"id": 2}, {"id": 3}], idempotency_keys=["k-2", "k-2"], scope="user:9"

@@ -182,7 +182,7 @@ def test_recording_is_prepared_after_its_first_use(make_endpoint, event_type):
 
     def record_one_delivery() -> None:
         delivery = _pending(event_type, endpoint)
-        (claimed,) = engine.claim([delivery.pk], token=None, scheduled=True)
+        (claimed,) = engine.claim([delivery.pk], scheduled=True)
         engine.deliver_now([claimed])
 
     def prepared() -> list[str]:
