@@ -327,31 +327,56 @@ def _store(event: Event) -> None:
 
 
 def _store_many(event_type: EventType, events: list[Event]) -> None:
-    """Insert the events (one bulk INSERT) and one pending delivery per (event, subscribed
-    endpoint) pair (one INSERT ... SELECT), all or nothing, then enqueue every delivery once
-    that is committed. Sets each event's `delivery_count`."""
+    """Insert the events and one pending delivery per (event, subscribed endpoint) pair, all
+    or nothing (one statement on PostgreSQL), then enqueue every delivery once that is
+    committed. Sets each event's `delivery_count`."""
     db = connections[DEFAULT_DB_ALIAS]
     template = _pending()
     if db.vendor == "postgresql":
-        endpoints_sql, params = _subscribed(event_type).query.sql_with_params()
-        endpoints_params, anyone = list(params), True
+        if db.in_atomic_block:
+            # A savepoint: a lost idempotency race must not break the caller's transaction.
+            with transaction.atomic(using=db.alias):
+                rows = _store_many_in_one_statement(db, event_type, events, template)
+        else:
+            rows = _store_many_in_one_statement(db, event_type, events, template)
     else:
-        # Read before writing: SQLite's write lock is held from the transaction's start, so
-        # the subscription query runs outside it; the ids go in as one JSON parameter.
-        endpoint_ids = list(_subscribed(event_type).values_list("id", flat=True))
-        endpoints_sql = "SELECT value AS id FROM json_each(%s)"
-        endpoints_params, anyone = [json.dumps(endpoint_ids)], bool(endpoint_ids)
-    with transaction.atomic(using=db.alias):
-        Event.objects.using(db.alias).bulk_create(events)
-        rows = (
-            statements.fan_out_many(db, events, template, endpoints_sql, endpoints_params)
-            if anyone
-            else []
-        )
+        rows = _store_many_sqlite(db, event_type, events, template)
     per_event = Counter(event_id for _, event_id in rows)
     for event in events:
         event.delivery_count = per_event[event.pk]
     _enqueue_after_commit(db, sorted(delivery_id for delivery_id, _ in rows))
+
+
+def _store_many_in_one_statement(db, event_type, events, template) -> list[tuple[int, int]]:
+    """PostgreSQL: the events and their deliveries in one round trip (a statement is its own
+    transaction); returns (delivery id, event id) rows and sets each event's pk."""
+    subscribed_sql, subscribed_params = _subscribed(event_type).query.sql_with_params()
+    sql = statements.publish_many_sql(db.alias, subscribed_sql)
+    params = [*statements.publish_many_params(events, template, db), *subscribed_params]
+    with statements.cursor(db) as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    by_uid = {uid: event_id for event_id, uid, delivery_id in returned if delivery_id is None}
+    for event in events:
+        event.pk = by_uid[event.uid]
+        event._state.adding, event._state.db = False, db.alias
+    return [(delivery_id, event_id) for event_id, _, delivery_id in returned if delivery_id]
+
+
+def _store_many_sqlite(db, event_type, events, template) -> list[tuple[int, int]]:
+    """SQLite: a bulk INSERT of the events, then the deliveries' INSERT ... SELECT."""
+    # Read before writing: SQLite's write lock is held from the transaction's start, so the
+    # subscription query runs outside it; the ids go in as one JSON parameter.
+    endpoint_ids = list(_subscribed(event_type).values_list("id", flat=True))
+    endpoints_sql = "SELECT value AS id FROM json_each(%s)"
+    endpoints_params, anyone = [json.dumps(endpoint_ids)], bool(endpoint_ids)
+    with transaction.atomic(using=db.alias):
+        Event.objects.using(db.alias).bulk_create(events)
+        return (
+            statements.fan_out_many(db, events, template, endpoints_sql, endpoints_params)
+            if anyone
+            else []
+        )
 
 
 def _subscribed(event_type: EventType):
