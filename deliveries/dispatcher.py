@@ -146,8 +146,10 @@ class Dispatcher:
             except TimeoutError:
                 pass
             self._attention.clear()
-            # Let wake-ups and freed slots gather, so a claim serves many of them.
-            await asyncio.sleep(float(settings.HOOKHUB_RECORD_INTERVAL))
+            if self._in_flight:
+                # Busy: let freed slots and wake-ups gather, so one claim serves many of them.
+                # Idle: claim at once, since a new event's latency is all that matters.
+                await asyncio.sleep(float(settings.HOOKHUB_RECORD_INTERVAL))
             while not self._stopping:
                 wanted = min(batch, capacity - self.in_flight)
                 if wanted <= 0:

@@ -248,7 +248,9 @@ def claim_due_sql(db_alias: str, *, durable: bool) -> str:
 
     Only the oldest `scan` due rows are ranked, so the statement's cost does not grow with the
     backlog; endpoints already at their cap are left out of that window, so a backlog of one
-    slow endpoint does not hide everyone else's due rows. Params: claim_due_params."""
+    slow endpoint does not hide everyone else's due rows. On PostgreSQL the window itself
+    skips rows another worker's claim holds, so two workers claiming at once take two
+    different windows instead of one getting nothing. Params: claim_due_params."""
     from django.db import connections
 
     db = connections[db_alias]
@@ -268,7 +270,7 @@ def claim_due_sql(db_alias: str, *, durable: bool) -> str:
         f"due AS (SELECT {pk}, {endpoint}, {due_at} FROM {table} "
         f"WHERE {status} = %s AND {due_at} <= %s "
         f"AND {endpoint} NOT IN (SELECT endpoint_id FROM busy WHERE used >= %s) "
-        f"ORDER BY {due_at} LIMIT %s), "
+        f"ORDER BY {due_at} LIMIT %s{lock}), "
         f"ranked AS (SELECT due.{pk}, due.{due_at}, ROW_NUMBER() OVER ("
         f"PARTITION BY due.{endpoint} ORDER BY due.{due_at}, due.{pk}) "
         f"+ COALESCE(busy.used, 0) AS place "

@@ -115,6 +115,40 @@ def test_a_claim_skips_rows_another_worker_holds_instead_of_waiting(make_endpoin
 
 @on_postgres
 @pytest.mark.django_db(transaction=True)
+def test_a_bulk_claim_looks_past_the_window_another_worker_is_claiming(
+    make_endpoint, event_type, settings
+):
+    settings.HOOKHUB_CLAIM_SCAN_FACTOR = 1
+    endpoints = [make_endpoint(f"/{n}") for n in range(6)]
+    rows = [_pending(event_type, endpoint) for endpoint in endpoints]
+    Delivery.objects.filter(pk__in=[r.pk for r in rows[:3]]).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=60)
+    )
+    dsn = connection.get_connection_params()
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:  # mid-claim on the three oldest rows
+        with psycopg.connect(**{k: v for k, v in dsn.items() if k != "cursor_factory"}) as other:
+            other.execute(
+                "SELECT 1 FROM deliveries_delivery WHERE id = ANY(%s) FOR UPDATE",
+                [[r.pk for r in rows[:3]]],
+            )
+            locked.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        # Its window of 3 skips the held three and takes the next three, not nothing.
+        assert sorted(d.pk for d in engine.claim_due(3)) == sorted(r.pk for r in rows[3:])
+    finally:
+        release.set()
+        thread.join(10)
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
 def test_publish_stores_the_event_and_its_deliveries_in_one_statement(
     make_endpoint, event_type, owner, monkeypatch
 ):
