@@ -2,8 +2,9 @@
 
 Runs HookHub's benchmarks (see docs/benchmarks.md) on each configuration, in a fresh
 database the bench creates and removes itself: a temporary SQLite file with the ORM broker,
-and PostgreSQL database `hookhub_bench` with Redis DB 5 (queue `hookhub_bench`). Everything
-is on 127.0.0.1 and bounded in time. A full run of every benchmark on both configurations
+and PostgreSQL database `hookhub_bench` with Redis DB 5 (queue `hookhub_bench`); the peer
+(django-webhook, bench/peer.py) gets `hookhub_bench_peer` and Redis DB 7. Everything is on
+127.0.0.1 and bounded in time. A full run of every benchmark on both configurations
 rewrites docs/benchmarks.md and its plots; other runs print the table and leave docs alone.
 """
 
@@ -25,6 +26,10 @@ from bench.run_config import ORDER
 
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/hookhub_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+# The peer's own database and Redis DB (bench/peer.py creates and removes them; removed here
+# too in case its process was killed).
+PEER_DB = "hookhub_bench_peer"
+PEER_REDIS_URL = os.environ.get("BENCH_PEER_REDIS_URL", "redis://127.0.0.1:6379/7")
 CONFIG_TIMEOUT = 1200  # seconds; a configuration that runs longer is stopped
 
 
@@ -64,10 +69,10 @@ def _pg_name() -> str:
     return PG_URL.rsplit("/", 1)[1].split("?")[0]
 
 
-def _flush_redis() -> None:
+def _flush_redis(url: str = REDIS_URL) -> None:
     import redis
 
-    client = redis.from_url(REDIS_URL, socket_timeout=5)
+    client = redis.from_url(url, socket_timeout=5)
     client.flushdb()
     client.close()
 
@@ -108,6 +113,9 @@ def run_config(name: str, names: list[str], quick: bool) -> dict:
             try:
                 _pg_admin(f'DROP DATABASE IF EXISTS "{_pg_name()}" WITH (FORCE)')
                 _flush_redis()
+                _pg_admin(f'DROP DATABASE IF EXISTS "{PEER_DB}" WITH (FORCE)')
+                if PEER_REDIS_URL != REDIS_URL:
+                    _flush_redis(PEER_REDIS_URL)
             except Exception as exc:  # noqa: BLE001 - report, keep the results
                 print(f"cleanup: {exc}", flush=True)
         for log in workdir.glob("worker-*.log"):

@@ -50,7 +50,13 @@ def _sql_bits() -> dict[str, str]:
 
 def generate(type_id: int, endpoint_id: int, url: str, first: int, last: int) -> None:
     """Events first..last, a delivery each to the endpoint, four attempts per delivery."""
+    from deliveries.models import Delivery
+
     bits = _sql_bits()
+    # Deliveries gained a NOT NULL `trigger` column with the in-flight engine (a Django
+    # default, not a database one): fill it when the model has it.
+    has_trigger = any(f.column == "trigger" for f in Delivery._meta.concrete_fields)
+    trigger = (", trigger", ", 'scheduled'") if has_trigger else ("", "")
     with connection.cursor() as cursor:
         for start in range(first, last + 1, WRITE_CHUNK):
             stop = min(last, start + WRITE_CHUNK - 1)
@@ -68,9 +74,9 @@ def generate(type_id: int, endpoint_id: int, url: str, first: int, last: int) ->
             cursor.execute(
                 "INSERT INTO deliveries_delivery (uid, status, attempt_count, next_attempt_at, "  # noqa: S608 - only ints and constants are formatted in
                 "claimed_until, last_attempt_at, last_response_status, last_error_class, "
-                "created_at, updated_at, endpoint_id, event_id) "
+                f"created_at, updated_at, endpoint_id, event_id{trigger[0]}) "
                 f"SELECT {bits['uuid']}, 'succeeded', {ATTEMPTS_PER_DELIVERY}, NULL, NULL, "
-                "e.created_at, 200, '', e.created_at, e.created_at, %s, e.id "
+                f"e.created_at, 200, '', e.created_at, e.created_at, %s, e.id{trigger[1]} "
                 "FROM deliveries_event e WHERE e.id > %s ORDER BY e.id",
                 [endpoint_id, event_floor],
             )

@@ -6,12 +6,21 @@ METHOD = """## Method
 process of its own with a database the bench creates and removes: a temporary SQLite file
 (WAL, IMMEDIATE transactions) with django-q2's ORM broker, and PostgreSQL database
 `hookhub_bench` with Redis DB 5 (queue `hookhub_bench`). `python -m bench --quick` is a smoke
-run with smaller N; `python -m bench pipeline` (or `hotpath`, `fanout`, `latency`, `lists`,
-`scaling`, `openapi`) runs one; `--config sqlite|postgres` picks one configuration. Only a full
-run rewrites this page.
+run with smaller N (and one repeat of the workloads W1-W4, memory and the peer);
+`python -m bench pipeline` (or `hotpath`, `fanout`, `publishing`, `latency`, `lists`,
+`scaling`, `openapi`, `w1`, `w2`, `w3`, `w4`, `memory`, `peer`) runs one; `--config
+sqlite|postgres` picks one configuration (the peer runs on PostgreSQL + Redis only). Only a
+full run rewrites this page.
 
-- **Receiver** (`bench/receiver.py`): asyncio, HTTP/1.1 keep-alive, `TCP_NODELAY`, answers
-  `200 ok` the moment a request is read, counts requests and logs `(webhook-id, time)`. It
+- **Receiver** (`bench/receiver.py`): asyncio, HTTP/1.1 keep-alive, `TCP_NODELAY`, on
+  127.0.0.1 only, ending by itself after its lifetime. By default it answers `200 ok` the
+  moment a request is read; a path segment changes that: `/delay-100/` answers after 100 ms,
+  `/hang/` never answers (the request stays open until the client gives up, at most 300 s),
+  `/hang-5000/` closes the connection unanswered after 5 s (for a client without a
+  deadline of its own), `/status-500/` answers 500. It logs `(message id, time read, time
+  answered, status, path)` per request, the id being the `webhook-id` header or a
+  `bench-key:` marker in the body, and counts the requests open at once (read, not yet
+  answered): in all, per path (one path per endpoint) and per mode, with their maxima. It
   runs in its own process so it never shares a GIL with the code under test.
 - **Raw baseline**: one kept-alive `requests.Session` (`trust_env=False`, as HookHub's old
   transport had) posting a signed (`HMAC-SHA256`, Standard Webhooks headers) ~1 KB JSON body,
@@ -26,10 +35,13 @@ run rewrites this page.
   the first `publish()` until every delivery is recorded (attempt row written, delivery
   `succeeded`). Publishing is inside the measured time. Each run checks that the receiver got
   exactly N requests and that N attempts and N succeeded deliveries exist.
-- **2 Hot path**: `engine.process()` on one claimed delivery at a time, 1,000 in a loop, in
-  the bench's own process: build the request, sign it, send it on the kept-alive connection,
-  then record it (attempt row + delivery outcome; on PostgreSQL one prepared statement, its
-  own transaction). The rows are created as claimed before the clock starts.
+- **2 Hot path**: one claimed delivery at a time, 1,000 in a loop, in the bench's own
+  process (`engine.process()` in the threaded engine; with the in-flight engine, its stages:
+  `engine.build_requests`, `transport.Client.send` on one kept-alive client whose event loop
+  runs on a thread of its own, as the dispatcher's does, and `engine.record`): build the
+  request, sign it, send it on the kept-alive connection, then record it (attempt row +
+  delivery outcome; on PostgreSQL one prepared statement, its own transaction). The rows
+  are created as claimed before the clock starts.
 - **3 Fan-out**: the same INSERT as the baseline plus validation, the subscription query
   and the enqueue; the enqueue is 20 messages (batches of 50), not 1,000.
 - **4 Latency**: on the ORM broker, django-q2's pusher sleeps `poll` whenever the queue is
@@ -55,6 +67,71 @@ run rewrites this page.
 - **7 OpenAPI**: `/api/schema/` with the document cache cleared before each request, with 5
   and then 500 admin-declared event types (each with a stored JSON Schema and an example;
   other types are archived during the measurement); also the cached request at 500.
+
+The realistic workloads (issue 11; `bench/workloads.py`, `bench/baselines.py`,
+`bench/peer.py`) run one group of real `manage.py run_worker` processes
+(`HOOKHUB_Q_WORKERS=2`, `HOOKHUB_DELIVERY_DEADLINE=5`: W3's deadline, which the other
+workloads' receivers, answering within 100 ms, never reach), warmed with one delivery and an
+untimed burst, and compare them with baselines measured **in the same repeat, right before**
+HookHub's figure, on the same receiver:
+
+- **The concurrency limit** (`bench/baselines.py`): one aiohttp session keeping 500 signed
+  ~1 KB POSTs in flight (the same Standard Webhooks signing as the serial baseline, in the
+  clock), on 500 connections opened before the clock starts: about the most one asyncio
+  process gets from this receiver on this machine.
+- **W1 one-endpoint**: 2,000 events, each to one of 100 endpoints (100 event types, one
+  endpoint subscribed to each; event k goes to endpoint k mod 100), receiver answers at once.
+  Timed from the first publish call to the receiver's last 2xx: publishing is in the clock,
+  nothing is pre-published. Events are published with
+  `deliveries.publishing.publish_many(type, [data, ...])`, one call per event type, where it
+  exists, otherwise one `publish()` per event (the run's details say which). Every run then
+  waits until each delivery is recorded (attempt row, `succeeded`; that rate is in the
+  details) and checks that the receiver got exactly one request per delivery. Compared with
+  the serial `requests.Session` (target >= 1.0 on PostgreSQL + Redis, >= 0.5 on SQLite), the
+  concurrency limit (reported) and django-webhook (>= 3).
+- **W2 slow receiver**: 1,000 such events, the receiver answers each after 100 ms. Compared
+  with the concurrency limit against the same 100 ms paths (>= 0.5 on PostgreSQL + Redis,
+  >= 0.25 on SQLite) and with django-webhook (>= 5). The figure's label says how many
+  requests the receiver saw open at once.
+- **W3 noisy neighbour**: 100 endpoints, 10 of which (0, 10, ..., 90) hang until the 5 s
+  deadline cuts them. 20 events per second, each `publish()`ed at its time to
+  an endpoint drawn at random (seed 11: the same schedule every run), for 30 s (4 s in quick
+  mode). The healthy endpoints' publish -> receipt latency (p50, p99) is compared with the
+  same schedule against 100 endpoints that all answer (the no-hang run comes first in each
+  repeat). A healthy event still undelivered 30 s after the last publish counts at that cut
+  (a lower bound) and fails the target. Between runs the bench cancels what is left (the
+  hanging endpoints' retries) and waits until no request is open.
+- **W4 fan-out**: 20 events x 100 endpoints (2,000 deliveries), published at once, timed
+  like W1, against the serial `requests.Session` (the shape of row 1, with row 1's target).
+- **8 Memory**: one worker process (`HOOKHUB_Q_WORKERS=1`, `HOOKHUB_MAX_IN_FLIGHT=1000`,
+  deadline 30 s so nothing ends while it is measured), 5 events x 200 hanging endpoints
+  (1,000 deliveries; the per-endpoint cap of 10 allows them all). Once the receiver holds
+  1,000 requests open (or the count stopped growing for 2 s), the peak resident set
+  (`VmHWM` in `/proc/<pid>/status`) of the cluster process holding the most sockets (the
+  django-q2 worker doing the sends); the baseline is the largest cluster process's RSS when
+  idle. A fresh worker per repeat, so each peak is its own.
+- **9 publish_many**: `publish_many` of 1,000 events to a type with one subscribed endpoint
+  (validation, events, deliveries and the enqueue) against one `bulk_create` of 1,000 plain
+  `Event` rows in the same database; no worker runs, and the rows are deleted afterwards.
+- **Peer** (`bench/peer.py`, `bench/peer_project/`): django-webhook (PyPI, installed by the
+  `bench` extra only) in a minimal Django project of its own, with its own PostgreSQL
+  database (`hookhub_bench_peer`) and Redis DB 7, both removed afterwards. Its Celery worker
+  runs as `-P threads -c 16` and as `-P prefork -c 2`, with `CELERY_DB_REUSE_MAX=1000` so
+  Celery's Django integration keeps its database connections; everything else is
+  django-webhook's default (a `WebhookEvent` row per delivery, the topic cache). A separate
+  driver process publishes the way django-webhook is used, by saving model instances: one
+  model per endpoint for the one-endpoint workloads (a topic is `<model>/create`), a model
+  with 100 webhooks for W4, each instance carrying a `bench-key:` the receiver logs. Same
+  workloads, sizes and timing as HookHub's; W3's hanging endpoints are `/hang-5000/`, the
+  receiver cutting them at 5 s, because django-webhook sends without a timeout
+  (`Session().send(req)`) and would otherwise hold a slot for ever. The variant measured
+  second runs one screening repeat of W2 and W3 and the other two only if it beat the first
+  variant's median; W4 runs once per variant; a burst not done 10 s after its first save is
+  cut and rated on what arrived (at django-webhook's ~100 deliveries/s here, 2,000 would
+  take 20 s a run; the rate is steady well before that). All three are said in the tables.
+  HookHub's rows are compared with the best variant of each workload, repeat k with repeat
+  k. The peer runs in the same configuration's process just before HookHub's workloads, not
+  interleaved with them: Celery's workers and HookHub's would compete for the 2 cores.
 """
 
 LIMITS = """## What limits each figure
@@ -127,6 +204,33 @@ LIMITS = """## What limits each figure
 - **7 OpenAPI**: drf-spectacular builds the document from every view and serializer; the
   webhooks section adds one path item per type. The document is cached per process until the
   catalogue's fingerprint changes, so only the first request after a change pays.
+- **W1-W4, memory, publish_many, the peer**: each of these rows carries a sentence written
+  from its own run ("What limited each new row in this run", above): the bench samples the
+  CPU time of the worker processes, the publisher, the receiver, PostgreSQL and Redis
+  (`/proc/<pid>/stat`) over the measured interval, and the receiver's count of requests open
+  at once. A row is read as limited by requests in flight when the rate is near what that
+  count allows (at 100 ms per request: open / 0.1 s), by publishing when the last publish
+  call returned near the end of the run, by one process's CPU when a process ran near one
+  core, by the machine when all cores were busy, and otherwise by hand-offs between
+  processes. The mechanisms behind them:
+  - W1 (one-endpoint) pays per event what W4 pays per 100 deliveries: the event's own
+    statements, its enqueue, and a claim and a record for one delivery; so it is bounded by
+    the publisher unless `publish_many` batches it, and by the per-task path unless the
+    worker claims due rows in bulk.
+  - W2 is bounded by requests in flight: at 100 ms each, N open requests allow N x 10 per
+    second whatever the CPU. The receiver's maximum shows the engine's real concurrency.
+  - W3: a hanging endpoint's delivery holds its slot for the whole 5 s deadline; at this
+    schedule the 10 hanging endpoints hold about 10 at once. If they are all the slots there
+    are, healthy deliveries queue behind them for seconds; with hundreds of slots per
+    process and at most 10 per endpoint, they do not.
+  - Memory: what a delivery in flight holds: its socket and buffers, the built and signed
+    request, the client's per-request objects and the engine's bookkeeping.
+  - publish_many: per event, the JSON Schema validation and the rows; per batch, one
+    transaction and one enqueue.
+  - django-webhook: one Celery task per delivery (its own message, fetch and ack), a new
+    `requests.Session` and TCP connection per request, and a `WebhookEvent` row inserted
+    before and updated after each send. `-P prefork -c 2` has exactly 2 requests in flight;
+    `-P threads -c 16` has 16, in one process whose GIL caps it near one core.
 """
 
 CHANGES = """## What changed in the pipeline to get here

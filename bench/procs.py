@@ -84,8 +84,17 @@ class ReceiverProcess:
     def count(self) -> int:
         return int(self._get("/_stats")["count"])
 
+    def stats(self) -> dict:
+        """Counters, requests open now and the most open at once since the last reset."""
+        return self._get("/_stats")
+
     def log(self) -> list[tuple[str, float]]:
-        return [(msg_id, t) for msg_id, t in self._get("/_log")["log"]]
+        """(message id, time the request was read) per logged request."""
+        return [(entry[0], entry[1]) for entry in self._get("/_log")["log"]]
+
+    def entries(self) -> list[list]:
+        """[message id, t_read, t_answered or None, status or None, path] per request."""
+        return self._get("/_log")["log"]
 
     def reset(self) -> None:
         self._get("/_reset", method="POST")
@@ -97,12 +106,20 @@ class ReceiverProcess:
 class WorkerProcess:
     """`manage.py run_worker` (django-q2 cluster + sweeper) with `workers` processes."""
 
-    def __init__(self, env: dict[str, str], workers: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        workers: int,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+        command: str = "run_worker",
+    ) -> None:
         child_env = dict(env)
         child_env["HOOKHUB_Q_WORKERS"] = str(workers)
+        child_env.update(extra_env or {})
         self.log_file = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "run_worker"],
+            [sys.executable, "manage.py", command],
             cwd=ROOT,
             env=child_env,
             stdout=self.log_file,
@@ -114,9 +131,13 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def stop(self) -> None:
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self, grace: float = STOP_GRACE) -> None:
         try:
-            stop_group(self.proc)
+            stop_group(self.proc, grace)
         finally:
             self.log_file.close()
 

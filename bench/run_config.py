@@ -16,7 +16,23 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ORDER = ["openapi", "hotpath", "fanout", "pipeline", "scaling", "latency", "lists"]
+ORDER = [
+    "openapi",
+    "hotpath",
+    "fanout",
+    "publishing",
+    "pipeline",
+    "scaling",
+    "latency",
+    "peer",
+    "w1",
+    "w2",
+    "w3",
+    "w4",
+    "memory",
+    "lists",
+]
+WORKLOADS = {"w1", "w2", "w3", "w4"}
 
 
 @dataclass
@@ -59,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from bench import inprocess, lists, openapi_gen, pipeline
+    from bench import inprocess, lists, openapi_gen, peer, pipeline, workloads
     from bench.procs import ReceiverProcess
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -79,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         ("openapi", openapi_gen.run),
         ("hotpath", inprocess.hot_path),
         ("fanout", inprocess.fan_out),
+        ("publishing", workloads.publishing),
         ("pipeline", None),
+        ("peer", peer.run),
+        ("workloads", None),
+        ("memory", workloads.memory),
         ("lists", lists.run),
     ]
     try:
@@ -89,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
                 if not ctx.selected & {"pipeline", "scaling", "latency"}:
                     continue
                 step = pipeline.run
+            elif name == "workloads":
+                if not ctx.selected & WORKLOADS:
+                    continue
+                step = workloads.run
             elif not ctx.wants(name):
                 continue
             print(f"[{args.config}] {name} ...", flush=True)
@@ -99,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 ctx.errors.append(f"{name}: {exc}")
             ctx.extras.setdefault("durations_s", {})[name] = round(time.monotonic() - began, 1)
+        if "peer" in ctx.extras and "workloads" in ctx.extras:
+            try:
+                peer.compare(ctx)  # HookHub's workloads against the peer's best variant
+            except Exception as exc:
+                traceback.print_exc()
+                ctx.errors.append(f"peer comparison: {exc}")
     finally:
         receiver.stop()
         ctx.extras["total_s"] = round(time.monotonic() - started, 1)
