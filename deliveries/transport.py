@@ -30,6 +30,7 @@ import ipaddress
 import socket
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -296,7 +297,16 @@ async def send_many(requests: list[tuple[str, str, dict, bytes]]) -> list[Transp
 
 def send_batch(requests: list[tuple[str, str, dict, bytes]]) -> list[TransportResult]:
     """send_many from synchronous code (django-q2's sync mode, the shell)."""
-    return asyncio.run(send_many(requests)) if requests else []
+    if not requests:
+        return []
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(send_many(requests))
+    # Synchronous code running inside an event loop (playwright's sync API does that):
+    # asyncio.run refuses to nest, so the requests get a loop on a thread of their own.
+    with ThreadPoolExecutor(1, thread_name_prefix="hookhub-send") as pool:
+        return pool.submit(asyncio.run, send_many(requests)).result()
 
 
 def send(method: str, url: str, headers: dict[str, str], body: bytes) -> TransportResult:

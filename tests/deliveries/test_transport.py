@@ -193,3 +193,13 @@ def test_every_address_is_judged_before_any_is_tried(receiver, monkeypatch):
     result = post(f"http://mixed.test:{receiver.port}/mixed")
     assert result.error_class == E.BLOCKED_ADDRESS
     assert receiver.requests_to("/mixed") == []
+
+
+def test_synchronous_sends_work_from_code_running_inside_an_event_loop(receiver):
+    """Sync mode called from code that runs an event loop (playwright's sync API does)."""
+
+    async def caller():
+        return transport.send_batch([("POST", receiver.url("/inside"), {}, b"{}")])
+
+    (result,) = asyncio.run(caller())
+    assert result.succeeded and receiver.requests_to("/inside")
