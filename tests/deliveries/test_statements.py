@@ -5,6 +5,7 @@ prepared after its first use."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import timedelta
 
@@ -87,17 +88,15 @@ def test_a_claim_by_ids_takes_only_pending_rows_and_due_ones_when_scheduled(
     }
 
 
-@on_postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_claim_skips_rows_another_worker_holds_instead_of_waiting(make_endpoint, event_type):
-    endpoint = make_endpoint()
-    held, free = _pending(event_type, endpoint), _pending(event_type, endpoint)
+@contextlib.contextmanager
+def held_by_another_worker(ids: list[int]):
+    """Row locks on `ids` held by another connection (a worker mid-claim) while inside."""
     dsn = connection.get_connection_params()
     locked, release = threading.Event(), threading.Event()
 
     def other_worker() -> None:
         with psycopg.connect(**{k: v for k, v in dsn.items() if k != "cursor_factory"}) as other:
-            other.execute("SELECT 1 FROM deliveries_delivery WHERE id = %s FOR UPDATE", [held.pk])
+            other.execute("SELECT 1 FROM deliveries_delivery WHERE id = ANY(%s) FOR UPDATE", [ids])
             locked.set()
             release.wait(10)
 
@@ -105,11 +104,20 @@ def test_a_claim_skips_rows_another_worker_holds_instead_of_waiting(make_endpoin
     thread.start()
     try:
         assert locked.wait(10)
-        claimed = engine.claim([held.pk, free.pk], scheduled=True)
-        assert [d.pk for d in claimed] == [free.pk]
+        yield
     finally:
         release.set()
         thread.join(10)
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_skips_rows_another_worker_holds_instead_of_waiting(make_endpoint, event_type):
+    endpoint = make_endpoint()
+    held, free = _pending(event_type, endpoint), _pending(event_type, endpoint)
+    with held_by_another_worker([held.pk]):
+        claimed = engine.claim([held.pk, free.pk], scheduled=True)
+        assert [d.pk for d in claimed] == [free.pk]
     assert Delivery.objects.get(pk=held.pk).status == S.PENDING
 
 
@@ -124,27 +132,9 @@ def test_a_bulk_claim_looks_past_the_window_another_worker_is_claiming(
     Delivery.objects.filter(pk__in=[r.pk for r in rows[:3]]).update(
         next_attempt_at=timezone.now() - timedelta(seconds=60)
     )
-    dsn = connection.get_connection_params()
-    locked, release = threading.Event(), threading.Event()
-
-    def other_worker() -> None:  # mid-claim on the three oldest rows
-        with psycopg.connect(**{k: v for k, v in dsn.items() if k != "cursor_factory"}) as other:
-            other.execute(
-                "SELECT 1 FROM deliveries_delivery WHERE id = ANY(%s) FOR UPDATE",
-                [[r.pk for r in rows[:3]]],
-            )
-            locked.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    try:
-        assert locked.wait(10)
+    with held_by_another_worker([r.pk for r in rows[:3]]):  # mid-claim on the oldest three
         # Its window of 3 skips the held three and takes the next three, not nothing.
         assert sorted(d.pk for d in engine.claim_due(3)) == sorted(r.pk for r in rows[3:])
-    finally:
-        release.set()
-        thread.join(10)
 
 
 @on_postgres
