@@ -9,7 +9,7 @@ class DeliveriesConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
 
-        from deliveries import dispatcher, retention
+        from deliveries import checks, dispatcher, retention  # noqa: F401 (checks registers)
 
         # The daily retention Schedule, created once by migrate (see deliveries/retention.py).
         post_migrate.connect(retention.ensure_schedule, sender=self)
