@@ -88,3 +88,8 @@ class AttemptFactory(factory.django.DjangoModelFactory):
     request_url = factory.SelfAttribute("delivery.endpoint.url")
     request_body = "{}"
     response_status = 200
+
+
+def subscribed(owner, receiver, path="/hook", **kwargs):
+    """An endpoint of `owner` on the test receiver, subscribed to every event type."""
+    return EndpointFactory(owner=owner, url=receiver.url(path), all_event_types=True, **kwargs)

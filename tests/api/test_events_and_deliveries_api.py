@@ -10,16 +10,12 @@ import pytest
 
 from deliveries.models import Attempt, Delivery, Event
 from subscriptions.models import AuditEntry
-from tests.factories import DeliveryFactory, EndpointFactory
+from tests.factories import DeliveryFactory, EndpointFactory, subscribed
 from tests.receivers import Reply
 
 pytestmark = pytest.mark.django_db
 
 NEW_SUBSCRIPTION = {"username": "ada", "monthly_fee": 9.99, "start_date": "2026-11-28T10:00:00Z"}
-
-
-def subscribed(owner, receiver, path="/hook", **kwargs):
-    return EndpointFactory(owner=owner, url=receiver.url(path), all_event_types=True, **kwargs)
 
 
 def test_staff_publish_is_202_with_id_and_delivery_count_and_receiver_gets_it(

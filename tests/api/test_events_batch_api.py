@@ -9,7 +9,7 @@ import pytest
 
 from deliveries.models import Delivery, Event
 from subscriptions.models import EventType
-from tests.factories import EndpointFactory
+from tests.factories import subscribed
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +23,6 @@ def subscription(username: str, **changes) -> dict:
 
 def batch(*items: dict, type_name: str = "new-subscription") -> dict:
     return {"type": type_name, "events": list(items)}
-
-
-def subscribed(owner, receiver, path="/hook", **kwargs):
-    return EndpointFactory(owner=owner, url=receiver.url(path), all_event_types=True, **kwargs)
 
 
 def test_staff_batch_is_202_with_each_event_in_order_and_the_receiver_gets_them(
