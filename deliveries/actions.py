@@ -1,4 +1,5 @@
-"""What people do to deliveries and endpoints: test, replay, bulk replay, enable, pause.
+"""What people do to deliveries: test, replay, bulk replay. (Endpoint changes, pause and
+enable included, are subscriptions.services'.)
 
 Views and the API call these; none of them send HTTP themselves (a task does). Each one is
 audited. In django-q2 sync mode (tests) the task runs before the call returns.
@@ -137,26 +138,3 @@ def run_replay_job(job_id: int) -> None:
     ReplayJob.objects.filter(pk=job.pk).update(
         done=done, skipped=skipped, status=ReplayJob.Status.FINISHED, finished_at=timezone.now()
     )
-
-
-def enable_endpoint(endpoint: Endpoint, *, actor, request=None) -> None:
-    """Re-enable a paused or system-disabled endpoint and start its failure streak afresh."""
-    previous = endpoint.state
-    endpoint.state = Endpoint.State.ENABLED
-    endpoint.disabled_reason = ""
-    endpoint.disabled_at = None
-    endpoint.failing_since = None
-    endpoint.save(
-        update_fields=["state", "disabled_reason", "disabled_at", "failing_since", "updated_at"]
-    )
-    audit.record(actor, "endpoint.enabled", endpoint, request=request, previous_state=previous)
-
-
-def pause_endpoint(endpoint: Endpoint, *, actor, request=None) -> None:
-    """Stop sending to this endpoint until its owner enables it again (pending deliveries
-    are cancelled when they come due; replay them after enabling)."""
-    previous = endpoint.state
-    endpoint.state = Endpoint.State.PAUSED
-    endpoint.disabled_at = timezone.now()
-    endpoint.save(update_fields=["state", "disabled_at", "updated_at"])
-    audit.record(actor, "endpoint.paused", endpoint, request=request, previous_state=previous)

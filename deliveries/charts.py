@@ -1,7 +1,9 @@
-"""Hourly success/failure counts and the server-rendered SVG bar charts that show them.
+"""Hourly success/failure counts and the geometry of the SVG bar charts that show them.
 
-No JavaScript and no chart library: a chart is a few `<rect>`s with `<title>` tooltips,
-coloured by CSS classes (the Content-Security-Policy allows no inline styles or scripts).
+No JavaScript and no chart library: `bar_chart()` works out the bars and
+`templates/deliveries/partials/chart.html` draws them as `<rect>`s with `<title>`
+tooltips, coloured by CSS classes (the Content-Security-Policy allows no inline styles or
+scripts).
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
 
 from deliveries import rollups
 from deliveries.models import Attempt, HourlyAttempts
@@ -105,50 +105,64 @@ def success_rate(buckets: list[HourBucket]) -> float | None:
     return ok / total if total else None
 
 
-def bars_svg(
+@dataclass(frozen=True)
+class Bar:
+    """One hour's stacked bar, in SVG user units: succeeded at the bottom, failed on top,
+    and a 1-unit base line so an empty hour still shows where it is."""
+
+    tip: str
+    x: float
+    width: float
+    ok_y: float
+    ok_height: float
+    bad_y: float
+    bad_height: float
+    base_y: int
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """What `templates/deliveries/partials/chart.html` draws."""
+
+    width: int
+    height: int
+    label: str
+    summary: str
+    bars: list[Bar]
+
+
+def bar_chart(
     buckets: list[HourBucket], *, width: int = 480, height: int = 120, label: str = ""
-) -> SafeString:
-    """Stacked bars, succeeded (bottom) and failed (top), one per bucket, scaled to the
-    busiest hour. Each bar has a `<title>` so hovering shows the numbers."""
+) -> BarChart:
+    """Stacked bars, one per bucket, scaled to the busiest hour. Each bar carries a tooltip
+    with its numbers; `summary` is the chart's text equivalent (its `<desc>`)."""
     peak = max((bucket.total for bucket in buckets), default=0) or 1
     slot = width / max(len(buckets), 1)
-    bar = max(slot - 1, 1)
-    parts = []
+    bar_width = max(slot - 1, 1)
+    bars = []
     for i, bucket in enumerate(buckets):
         x = round(i * slot, 2)
         ok_h = round(bucket.succeeded / peak * (height - 1), 2)
         bad_h = round(bucket.failed / peak * (height - 1), 2)
         tip = f"{bucket.start:%H:00} UTC: {bucket.succeeded} succeeded, {bucket.failed} failed"
-        parts.append(
-            (
-                tip,
-                x,
-                round(height - ok_h, 2),
-                bar,
-                ok_h,
-                x,
-                round(height - ok_h - bad_h, 2),
-                bar,
-                bad_h,
-                x,
-                height - 1,
-                bar,
+        bars.append(
+            Bar(
+                tip=tip,
+                x=x,
+                width=bar_width,
+                ok_y=round(height - ok_h, 2),
+                ok_height=ok_h,
+                bad_y=round(height - ok_h - bad_h, 2),
+                bad_height=bad_h,
+                base_y=height - 1,
             )
         )
-    bars = format_html_join(
-        "",
-        '<g><title>{}</title><rect class="bar-ok" x="{}" y="{}" width="{}" height="{}"/>'
-        '<rect class="bar-bad" x="{}" y="{}" width="{}" height="{}"/>'
-        '<rect class="bar-base" x="{}" y="{}" width="{}" height="1"/></g>',
-        parts,
-    )
-    return format_html(
-        '<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" '
-        'height="{}" xmlns="http://www.w3.org/2000/svg">{}</svg>',
-        label or "Succeeded and failed attempts per hour",
-        width,
-        height,
-        width,
-        height,
-        bars,
+    succeeded = sum(bucket.succeeded for bucket in buckets)
+    failed = sum(bucket.failed for bucket in buckets)
+    return BarChart(
+        width=width,
+        height=height,
+        label=label or "Succeeded and failed attempts per hour",
+        summary=f"{succeeded} attempts succeeded and {failed} failed in {len(buckets)} hours.",
+        bars=bars,
     )

@@ -29,6 +29,7 @@ from django.utils import timezone
 from deliveries import policy, signing, statements, transport
 from deliveries.models import Attempt, Delivery, Event
 from subscriptions import headers as custom_headers
+from subscriptions import services
 from subscriptions.models import Endpoint
 
 logger = logging.getLogger(__name__)
@@ -307,7 +308,7 @@ def record(finished: list[Finished]) -> None:
     elif deliveries:
         write_records(attempts, deliveries, recovered=recovered, failed=failed_only, now=now)
     for endpoint, reason in gone.values():
-        policy.disable_endpoint(endpoint, reason, now=now)
+        services.disable_endpoint(endpoint, reason, now=now)
 
 
 def relax_commit_durability() -> None:

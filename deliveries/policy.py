@@ -9,22 +9,17 @@ failing without one success for HOOKHUB_DISABLE_AFTER seconds is disabled by the
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.utils import timezone
 
 from deliveries.models import Attempt, Delivery
 from deliveries.transport import TransportResult
-from subscriptions import audit
+from subscriptions import services
 from subscriptions.models import Endpoint
-
-logger = logging.getLogger(__name__)
 
 GONE = 410
 BACK_OFF_STATUSES = {429, 502, 503, 504}
@@ -113,44 +108,6 @@ def record_endpoint_health(
         days = window.total_seconds() / 86400
         span = f"{days:g} days" if days >= 1 else f"{window.total_seconds():g} seconds"
         reason = f"Every delivery failed for {span} without a single success."
-        if disable_endpoint(endpoint, reason, now=now):
+        if services.disable_endpoint(endpoint, reason, now=now):
             disabled.append(endpoint)
     return disabled
-
-
-def disable_endpoint(endpoint: Endpoint, reason: str, *, now: datetime | None = None) -> bool:
-    """Disable by the system (conditional, so two workers disable and email only once)."""
-    now = now or timezone.now()
-    changed = Endpoint.objects.filter(pk=endpoint.pk, state=Endpoint.State.ENABLED).update(
-        state=Endpoint.State.DISABLED, disabled_reason=reason[:300], disabled_at=now
-    )
-    if not changed:
-        return False
-    endpoint.state, endpoint.disabled_reason, endpoint.disabled_at = (
-        Endpoint.State.DISABLED,
-        reason[:300],
-        now,
-    )
-    audit.record(None, "endpoint.disabled_by_system", endpoint, reason=reason)
-    _tell_owner(endpoint, reason)
-    return True
-
-
-def _tell_owner(endpoint: Endpoint, reason: str) -> None:
-    email = getattr(endpoint.owner, "email", "")
-    if not email:
-        return
-    try:
-        send_mail(
-            subject=f"HookHub disabled your endpoint {endpoint.url}"[:200],
-            message=(
-                f"HookHub stopped sending webhooks to {endpoint.url}.\n\n"
-                f"Why: {reason}\n\n"
-                "Events published while it is disabled are not sent. Fix the receiver, then "
-                "re-enable the endpoint from your dashboard; you can replay missed deliveries."
-            ),
-            from_email=None,
-            recipient_list=[email],
-        )
-    except Exception:  # an unreachable mail server must not stop deliveries
-        logger.exception("Could not email %s about disabled endpoint %s", email, endpoint.pk)

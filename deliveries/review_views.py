@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from deliveries import actions, charts, heartbeat
 from deliveries.forms import FailureFilterForm
 from deliveries.models import Delivery, ReplayJob
-from subscriptions import access
+from subscriptions import access, services
 from subscriptions.access import staff_required
 from subscriptions.models import Endpoint
 from subscriptions.paging import keyset_page
@@ -40,7 +40,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         request,
         "deliveries/review_overview.html",
         {
-            "chart": charts.bars_svg(
+            "chart": charts.bar_chart(
                 buckets, width=720, height=160, label="Attempts per hour, last 24 hours"
             ),
             "succeeded_24h": sum(b.succeeded for b in buckets),
@@ -129,11 +129,10 @@ def replay_job(request: HttpRequest, uid) -> HttpResponse:
 @require_POST
 def endpoint_enable(request: HttpRequest, uid) -> HttpResponse:
     endpoint = access.get_endpoint_or_404(request.user, uid)
-    if endpoint.state == Endpoint.State.ENABLED:
-        messages.info(request, f"{endpoint.url} is already enabled.")
-    else:
-        actions.enable_endpoint(endpoint, actor=request.user, request=request)
+    if services.enable_endpoint(endpoint, actor=request.user, request=request):
         messages.success(request, f"{endpoint.url} re-enabled. New events go to it again.")
+    else:
+        messages.info(request, f"{endpoint.url} is already enabled.")
     next_url = request.POST.get("next", "")
     if next_url in ("failures", "overview"):
         return redirect(f"deliveries:review-{next_url}")

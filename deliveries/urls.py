@@ -5,8 +5,6 @@ from deliveries import review_views, views
 app_name = "deliveries"
 
 urlpatterns = [
-    path("endpoints/<uuid:uid>/pause/", views.endpoint_pause, name="endpoint-pause"),
-    path("endpoints/<uuid:uid>/resume/", views.endpoint_resume, name="endpoint-resume"),
     path("endpoints/<uuid:uid>/test/", views.send_test, name="send-test"),
     path("endpoints/<uuid:uid>/deliveries/", views.delivery_log, name="delivery-log"),
     path("deliveries/<uuid:uid>/", views.delivery_detail, name="delivery-detail"),

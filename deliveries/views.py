@@ -1,4 +1,4 @@
-"""Subscriber pages that act on deliveries: send a test, pause/resume, the delivery log,
+"""Subscriber pages that act on deliveries: send a test, the delivery log,
 a delivery's attempts, replay. Every object is looked up through `subscriptions.access`;
 every state change goes through `deliveries.actions` (never the transport)."""
 
@@ -16,36 +16,9 @@ from deliveries.forms import DeliveryFilterForm
 from deliveries.models import Delivery
 from subscriptions import access
 from subscriptions.forms import SendTestForm
-from subscriptions.models import Endpoint
 from subscriptions.paging import keyset_page
 
 WAITING = (Delivery.Status.PENDING, Delivery.Status.SENDING)
-
-
-@login_required
-@require_POST
-def endpoint_pause(request: HttpRequest, uid) -> HttpResponse:
-    endpoint = access.get_endpoint_or_404(request.user, uid)
-    if endpoint.state == Endpoint.State.PAUSED:
-        messages.info(request, "This endpoint is already paused.")
-    else:
-        actions.pause_endpoint(endpoint, actor=request.user, request=request)
-        messages.success(
-            request, "Endpoint paused. New events are not sent to it until you resume."
-        )
-    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
-
-
-@login_required
-@require_POST
-def endpoint_resume(request: HttpRequest, uid) -> HttpResponse:
-    endpoint = access.get_endpoint_or_404(request.user, uid)
-    if endpoint.state == Endpoint.State.ENABLED:
-        messages.info(request, "This endpoint is already enabled.")
-    else:
-        actions.enable_endpoint(endpoint, actor=request.user, request=request)
-        messages.success(request, "Endpoint enabled. New events are sent to it again.")
-    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
 
 
 @login_required

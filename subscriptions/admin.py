@@ -1,11 +1,14 @@
 """The Django admin as a fallback. Rows whose edits would break invariants (the audit log,
-code-declared event types, secrets) are read-only here; the dashboard pages are the way to
-change things, because they validate and audit."""
+code-declared event types, secrets) are read-only here; endpoint and event-type changes go
+through subscriptions.services, so they are validated and audited as on the dashboard."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
+from subscriptions import services
+from subscriptions.forms import EventTypeForm
 from subscriptions.models import ApiToken, AuditEntry, Endpoint, EventType
 
 
@@ -21,14 +24,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(EventType)
 class EventTypeAdmin(admin.ModelAdmin):
+    """Saves go through subscriptions.services, as on the dashboard: one audit entry, the
+    version bump, the default schema. Archiving is the list's action, not a checkbox."""
+
+    form = EventTypeForm
     list_display = ["name", "method", "source", "version", "archived", "updated_at"]
     list_filter = ["source", "archived", "method"]
     search_fields = ["name", "description"]
-    readonly_fields = ["source", "version", "created_at", "updated_at"]
+    readonly_fields = ["source", "version", "archived", "created_at", "updated_at"]
+    actions = ["archive", "restore"]
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Code-declared types are re-synced from code; an edit here would be overwritten.
-        if obj is not None and obj.source == EventType.Source.CODE:
+        if obj is not None and obj.is_code_declared:
             return False
         return super().has_change_permission(request, obj)
 
@@ -36,24 +44,102 @@ class EventTypeAdmin(admin.ModelAdmin):
         # Events reference their type (PROTECT); archive instead.
         return False
 
+    def save_model(self, request, obj, form, change) -> None:
+        values = form.event_type_values()
+        if change:
+            services.update_event_type(obj, values, actor=request.user, request=request)
+        else:
+            created = services.create_event_type(values, actor=request.user, request=request)
+            obj.pk, obj._state.adding = created.pk, False
+
+    @admin.action(description="Archive the selected (staff-defined) event types")
+    def archive(self, request, queryset) -> None:
+        self._set_archived(request, queryset, True)
+
+    @admin.action(description="Restore the selected event types")
+    def restore(self, request, queryset) -> None:
+        self._set_archived(request, queryset, False)
+
+    def _set_archived(self, request, queryset, archived: bool) -> None:
+        for event_type in queryset.filter(source=EventType.Source.ADMIN):
+            services.set_event_type_archived(
+                event_type, archived, actor=request.user, request=request
+            )
+
+
+class EndpointAdminForm(forms.ModelForm):
+    """The model's validators (address guard, header rules) run as in any ModelForm; the
+    state may be enabled or paused, as anywhere a person changes it."""
+
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
+    class Meta:
+        model = Endpoint
+        fields = [
+            "owner",
+            "url",
+            "description",
+            "all_event_types",
+            "event_types",
+            "headers",
+            "rate_limit",
+            "state",
+        ]
+
+    def clean_state(self) -> str:
+        state = self.cleaned_data["state"]
+        if state != self.instance.state:
+            services.check_requested_state(state)
+        return state
+
 
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
+    """Saves and deletes go through subscriptions.services (validated, audited). The secret
+    is never shown or edited here: reveal and rotate on the dashboard (audited)."""
+
+    form = EndpointAdminForm
     list_display = ["url", "owner", "state", "all_event_types", "created_at"]
     list_filter = ["state", "all_event_types"]
     search_fields = ["url", "owner__username", "uid"]
     raw_id_fields = ["owner"]
     filter_horizontal = ["event_types"]
-    # The secret is never shown or edited here: reveal and rotate on the dashboard (audited).
-    exclude = ["secret_encrypted", "previous_secret_encrypted"]
     readonly_fields = [
         "uid",
+        "disabled_reason",
         "previous_secret_expires_at",
         "disabled_at",
         "failing_since",
         "created_at",
         "updated_at",
     ]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The many-to-many field is saved here, with the row, rather than by save_related.
+        values = {name: form.cleaned_data[name] for name in services.ENDPOINT_FIELDS}
+        values["event_types"] = list(form.cleaned_data["event_types"])
+        if change:
+            values["state"] = form.cleaned_data["state"]
+            services.update_endpoint(obj, values, actor=request.user, request=request)
+        else:
+            owner = form.cleaned_data["owner"]
+            created = services.create_endpoint(owner, values, actor=request.user, request=request)
+            if form.cleaned_data["state"] != created.state:
+                services.update_endpoint(
+                    created, {"state": form.cleaned_data["state"]}, actor=request.user
+                )
+            obj.pk, obj._state.adding = created.pk, False
+
+    def save_related(self, request, form, formsets, change) -> None:
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj) -> None:
+        services.delete_endpoint(obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for endpoint in queryset:
+            services.delete_endpoint(endpoint, actor=request.user, request=request)
 
 
 @admin.register(ApiToken)

@@ -7,17 +7,16 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
-from subscriptions.addresses import validate_endpoint_url
 from subscriptions.headers import check_header_count, header_problem
 from subscriptions.models import Endpoint, EventType
+from subscriptions.schemas import check_event_example, check_event_schema, default_schema
 
 
 class EventTypeChoiceField(forms.ModelMultipleChoiceField):
     """Checkboxes labelled with the type's name and the first line of its description."""
 
     def label_from_instance(self, obj: EventType) -> str:
-        summary = (obj.description or "").strip().splitlines()
-        return f"{obj.name} — {summary[0]}" if summary else obj.name
+        return f"{obj.name} — {obj.summary}" if obj.summary else obj.name
 
 
 def parse_headers(text: str) -> dict[str, str]:
@@ -78,12 +77,6 @@ class EndpointForm(forms.ModelForm):
         if self.instance.pk and not self.is_bound:
             self.initial["headers_text"] = format_headers(self.instance.headers)
 
-    def clean_url(self) -> str:
-
-        url = self.cleaned_data["url"]
-        validate_endpoint_url(url)
-        return url
-
     def clean_headers_text(self) -> str:
         self.cleaned_headers = parse_headers(self.cleaned_data.get("headers_text", ""))
         return self.cleaned_data.get("headers_text", "")
@@ -94,9 +87,16 @@ class EndpointForm(forms.ModelForm):
             self.add_error("event_types", "Choose at least one event type, or “All event types”.")
         return data
 
-    def save(self, commit: bool = True) -> Endpoint:
-        self.instance.headers = getattr(self, "cleaned_headers", {})
-        return super().save(commit=commit)
+    def endpoint_values(self) -> dict:
+        """What subscriptions.services.create_endpoint / update_endpoint take."""
+        data = self.cleaned_data
+        return {
+            "url": data["url"],
+            "description": data["description"],
+            "all_event_types": data["all_event_types"],
+            "event_types": list(data["event_types"]),
+            "headers": self.cleaned_headers,
+        }
 
 
 class SendTestForm(forms.Form):
@@ -159,8 +159,6 @@ class EventTypeForm(forms.ModelForm):
             self.fields["name"].disabled = True
 
     def clean_schema(self):
-        from subscriptions.schemas import check_event_schema
-
         schema = self.cleaned_data["schema"]
         check_event_schema(schema)
         return schema
@@ -168,14 +166,45 @@ class EventTypeForm(forms.ModelForm):
     def clean(self) -> dict:
         data = super().clean()
         schema, example = data.get("schema"), data.get("example")
-        if schema is not None and example is not None and "schema" not in self.errors:
-            from jsonschema import Draft202012Validator
-
-            errors = sorted(Draft202012Validator(schema).iter_errors(example), key=str)
-            if errors:
-                where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
-                self.add_error(
-                    "example",
-                    f"The example does not match the schema at {where}: {errors[0].message}",
-                )
+        if schema is not None and "schema" not in self.errors:
+            try:
+                check_event_example(schema or default_schema(), example)
+            except ValidationError as error:
+                self.add_error("example", error)
         return data
+
+    def event_type_values(self) -> dict:
+        """What subscriptions.services.create_event_type / update_event_type take."""
+        return {
+            name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data
+        }
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters: the action by prefix ("endpoint." finds every endpoint
+    change), the actor and the object exactly. Lengths are the columns' own, so a longer
+    value is reported as an error instead of quietly matching nothing."""
+
+    action = forms.CharField(
+        required=False,
+        max_length=60,
+        label="Action",
+        widget=forms.TextInput(attrs={"placeholder": "endpoint."}),
+    )
+    actor = forms.CharField(
+        required=False,
+        max_length=150,
+        label="Actor",
+        widget=forms.TextInput(attrs={"placeholder": "username or system"}),
+    )
+    object = forms.CharField(required=False, max_length=64, label="Object id")
+
+    def apply(self, queryset):
+        data = self.cleaned_data
+        if data.get("action"):
+            queryset = queryset.filter(action__startswith=data["action"])
+        if data.get("actor"):
+            queryset = queryset.filter(actor_label=data["actor"])
+        if data.get("object"):
+            queryset = queryset.filter(object_id=data["object"])
+        return queryset

@@ -45,6 +45,19 @@ def check_header_count(headers: dict) -> None:
         raise ValidationError(f"At most {limit} custom headers.")
 
 
+def validate_headers(headers) -> None:
+    """The model field's validator: a {name: value} object of strings that breaks no rule
+    above. Every writer (dashboard, API, Django admin) runs it."""
+    if not isinstance(headers, dict) or not all(
+        isinstance(name, str) and isinstance(value, str) for name, value in headers.items()
+    ):
+        raise ValidationError('Headers are an object of strings, e.g. {"X-Team": "billing"}.')
+    check_header_count(headers)
+    problems = [p for name, value in headers.items() if (p := header_problem(name, value))]
+    if problems:
+        raise ValidationError(problems)
+
+
 def sendable(headers: dict | None) -> dict[str, str]:
     """The stored headers the engine may send: reserved ones are dropped even if a row
     written before a rule change holds them."""

@@ -6,10 +6,13 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from subscriptions import secrets
+from subscriptions.addresses import validate_endpoint_url
+from subscriptions.headers import validate_headers
 
 
 class EventType(models.Model):
@@ -41,6 +44,16 @@ class EventType(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_code_declared(self) -> bool:
+        return self.source == self.Source.CODE
+
+    @property
+    def summary(self) -> str:
+        """The description's first line, for lists and labels."""
+        lines = (self.description or "").strip().splitlines()
+        return lines[0].strip() if lines else ""
+
 
 class EndpointQuerySet(models.QuerySet):
     def subscribed_to(self, event_type: EventType) -> EndpointQuerySet:
@@ -62,13 +75,15 @@ class Endpoint(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="endpoints"
     )
-    url = models.URLField(max_length=2000)
+    # The validators are the address guard's and the header rules, so every ModelForm
+    # (dashboard, Django admin) and ModelSerializer (API) refuses what the sender would.
+    url = models.URLField(max_length=2000, validators=[validate_endpoint_url])
     description = models.CharField(max_length=300, blank=True)
     event_types = models.ManyToManyField(EventType, blank=True, related_name="endpoints")
     all_event_types = models.BooleanField(
         default=False, help_text="Receive every event type, including ones added later."
     )
-    headers = models.JSONField(default=dict, blank=True)
+    headers = models.JSONField(default=dict, blank=True, validators=[validate_headers])
     secret_encrypted = models.TextField(editable=False)
     previous_secret_encrypted = models.TextField(blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -78,7 +93,10 @@ class Endpoint(models.Model):
     # Start of the current unbroken run of failures; any success clears it.
     failing_since = models.DateTimeField(null=True, blank=True)
     rate_limit = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Most deliveries per second; empty for no limit."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Most deliveries per second; empty for no limit.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -112,6 +130,59 @@ class Endpoint(models.Model):
             if self.previous_secret_expires_at > now:
                 keys.append(secrets.decrypt(self.previous_secret_encrypted))
         return keys
+
+    @property
+    def is_enabled(self) -> bool:
+        return self.state == self.State.ENABLED
+
+    @property
+    def is_paused(self) -> bool:
+        return self.state == self.State.PAUSED
+
+    @property
+    def is_disabled(self) -> bool:
+        return self.state == self.State.DISABLED
+
+    # State changes are conditional UPDATEs: two callers racing (a worker and the owner, or
+    # two workers) change the row once, and only the one whose UPDATE matched acts on it.
+    def enable(self, *, now=None) -> bool:
+        """Enabled again, from paused or disabled, with a fresh failure streak."""
+        return self._change_state(
+            Endpoint.objects.filter(pk=self.pk).exclude(state=self.State.ENABLED),
+            state=self.State.ENABLED,
+            disabled_reason="",
+            disabled_at=None,
+            failing_since=None,
+            updated_at=now or timezone.now(),
+        )
+
+    def pause(self, *, now=None) -> bool:
+        """Paused by its owner: nothing is sent until it is enabled again."""
+        now = now or timezone.now()
+        return self._change_state(
+            Endpoint.objects.filter(pk=self.pk).exclude(state=self.State.PAUSED),
+            state=self.State.PAUSED,
+            disabled_at=now,
+            updated_at=now,
+        )
+
+    def disable(self, reason: str, *, now=None) -> bool:
+        """Disabled by HookHub (an enabled endpoint only: a paused one stays paused)."""
+        now = now or timezone.now()
+        return self._change_state(
+            Endpoint.objects.filter(pk=self.pk, state=self.State.ENABLED),
+            state=self.State.DISABLED,
+            disabled_reason=reason[: self._meta.get_field("disabled_reason").max_length],
+            disabled_at=now,
+            updated_at=now,
+        )
+
+    def _change_state(self, queryset, **values) -> bool:
+        if not queryset.update(**values):
+            return False
+        for name, value in values.items():
+            setattr(self, name, value)
+        return True
 
     def rotate_secret(self, grace: timedelta | None = None) -> str:
         """Make a new current secret; the old one keeps signing for `grace`. Saves."""

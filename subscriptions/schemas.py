@@ -14,6 +14,11 @@ from jsonschema import Draft202012Validator
 from jsonschema import exceptions as jsonschema_exceptions
 
 
+def default_schema() -> dict:
+    """The schema of a type created without one: any JSON object."""
+    return {"type": "object"}
+
+
 def _path(parts) -> str:
     return "/" + "/".join(str(part) for part in parts) if parts else "the top level"
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from subscriptions import audit
+from subscriptions import services
 from subscriptions.access import staff_required
-from subscriptions.forms import EventTypeForm
+from subscriptions.forms import AuditFilterForm, EventTypeForm
 from subscriptions.models import AuditEntry, EventType
 from subscriptions.paging import keyset_page
 
@@ -25,10 +25,9 @@ def event_type_list(request: HttpRequest) -> HttpResponse:
 def event_type_create(request: HttpRequest) -> HttpResponse:
     form = EventTypeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.instance.source = EventType.Source.ADMIN
-            event_type = form.save()
-            audit.record(request.user, "event_type.created", event_type, request=request)
+        event_type = services.create_event_type(
+            form.event_type_values(), actor=request.user, request=request
+        )
         messages.success(request, f"Event type {event_type.name} created.")
         return redirect("subscriptions:event-type-list")
     return render(request, "subscriptions/event_type_form.html", {"form": form, "event_type": None})
@@ -37,22 +36,14 @@ def event_type_create(request: HttpRequest) -> HttpResponse:
 @staff_required
 def event_type_edit(request: HttpRequest, name: str) -> HttpResponse:
     event_type = get_object_or_404(EventType, name=name)
-    if event_type.source == EventType.Source.CODE:
+    if event_type.is_code_declared:
         # Declared in code: the code is the truth, so the page only shows it.
         return render(request, "subscriptions/event_type_code.html", {"event_type": event_type})
     form = EventTypeForm(request.POST or None, instance=event_type)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            if form.has_changed():
-                event_type.version += 1
-            form.save()
-            audit.record(
-                request.user,
-                "event_type.updated",
-                event_type,
-                request=request,
-                changed=sorted(form.changed_data),
-            )
+        services.update_event_type(
+            event_type, form.event_type_values(), actor=request.user, request=request
+        )
         messages.success(request, f"Event type {event_type.name} saved.")
         return redirect("subscriptions:event-type-list")
     return render(
@@ -63,17 +54,15 @@ def event_type_edit(request: HttpRequest, name: str) -> HttpResponse:
 @staff_required
 @require_POST
 def event_type_archive(request: HttpRequest, name: str) -> HttpResponse:
-    """Archive or restore an admin-defined type. Archived types leave the catalogue and the
-    OpenAPI document; events already sent keep their type."""
+    """Archive or restore an admin-defined type (a toggle)."""
     event_type = get_object_or_404(EventType, name=name)
-    if event_type.source == EventType.Source.CODE:
+    try:
+        services.set_event_type_archived(
+            event_type, not event_type.archived, actor=request.user, request=request
+        )
+    except ValidationError:
         messages.error(request, f"{name} is declared in code; remove it there to retire it.")
         return redirect("subscriptions:event-type-list")
-    with transaction.atomic():
-        event_type.archived = not event_type.archived
-        event_type.save(update_fields=["archived", "updated_at"])
-        action = "event_type.archived" if event_type.archived else "event_type.restored"
-        audit.record(request.user, action, event_type, request=request)
     verb = "archived" if event_type.archived else "restored"
     messages.success(request, f"Event type {name} {verb}.")
     return redirect("subscriptions:event-type-list")
@@ -82,24 +71,21 @@ def event_type_archive(request: HttpRequest, name: str) -> HttpResponse:
 @staff_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Newest first, keyset-paginated on id (the table only grows)."""
+    form = AuditFilterForm(request.GET or None)
     entries = AuditEntry.objects.select_related("actor")
-    action = request.GET.get("action", "").strip()
-    actor = request.GET.get("actor", "").strip()
-    object_id = request.GET.get("object", "").strip()
-    if action:
-        entries = entries.filter(action__startswith=action)
-    if actor:
-        entries = entries.filter(actor_label=actor)
-    if object_id:
-        entries = entries.filter(object_id=object_id)
+    if form.is_bound and form.is_valid():
+        entries = form.apply(entries)
+    elif form.is_bound:
+        entries = entries.none()
     page = keyset_page(entries, request)
     return render(
         request,
         "subscriptions/audit_log.html",
         {
+            "form": form,
+            "page": page,
             "entries": page.rows,
             "next_before": page.next_before,
-            "filters": {"action": action, "actor": actor, "object": object_id},
             "query": page.query,
         },
     )

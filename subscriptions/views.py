@@ -1,6 +1,6 @@
 """The subscriber dashboard's endpoint pages.
 
-Pages that act on deliveries (send test, pause/resume, delivery log) live in
+Pages that act on deliveries (send test, delivery log) live in
 `deliveries/views.py`, because `subscriptions` never imports `deliveries`; the templates
 link both, and the delivery figures on these pages come from `deliveries`' template tags.
 """
@@ -11,14 +11,13 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from subscriptions import access, audit
+from subscriptions import access, services
 from subscriptions.forms import EndpointForm, SendTestForm
 from subscriptions.models import EventType
 
@@ -56,10 +55,9 @@ def endpoint_detail(request: HttpRequest, uid) -> HttpResponse:
 def endpoint_create(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.instance.owner = request.user
-            endpoint = form.save()
-            audit.record(request.user, "endpoint.created", endpoint, request=request)
+        endpoint = services.create_endpoint(
+            request.user, form.endpoint_values(), actor=request.user, request=request
+        )
         messages.success(request, "Endpoint added. Copy its signing secret from this page.")
         return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
     return render(request, "subscriptions/endpoint_form.html", {"form": form, "endpoint": None})
@@ -70,15 +68,9 @@ def endpoint_edit(request: HttpRequest, uid) -> HttpResponse:
     endpoint = access.get_endpoint_or_404(request.user, uid)
     form = EndpointForm(request.POST or None, instance=endpoint)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-            audit.record(
-                request.user,
-                "endpoint.updated",
-                endpoint,
-                request=request,
-                changed=sorted(form.changed_data),
-            )
+        services.update_endpoint(
+            endpoint, form.endpoint_values(), actor=request.user, request=request
+        )
         messages.success(request, "Endpoint saved.")
         return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
     return render(request, "subscriptions/endpoint_form.html", {"form": form, "endpoint": endpoint})
@@ -88,12 +80,34 @@ def endpoint_edit(request: HttpRequest, uid) -> HttpResponse:
 def endpoint_delete(request: HttpRequest, uid) -> HttpResponse:
     endpoint = access.get_endpoint_or_404(request.user, uid)
     if request.method == "POST":
-        with transaction.atomic():
-            audit.record(request.user, "endpoint.deleted", endpoint, request=request)
-            endpoint.delete()
+        services.delete_endpoint(endpoint, actor=request.user, request=request)
         messages.success(request, f"Endpoint {endpoint.url} deleted.")
         return redirect("subscriptions:endpoint-list")
     return render(request, "subscriptions/endpoint_confirm_delete.html", {"endpoint": endpoint})
+
+
+@login_required
+@require_POST
+def endpoint_pause(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    if services.pause_endpoint(endpoint, actor=request.user, request=request):
+        messages.success(
+            request, "Endpoint paused. New events are not sent to it until you resume."
+        )
+    else:
+        messages.info(request, "This endpoint is already paused.")
+    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+
+
+@login_required
+@require_POST
+def endpoint_resume(request: HttpRequest, uid) -> HttpResponse:
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    if services.enable_endpoint(endpoint, actor=request.user, request=request):
+        messages.success(request, "Endpoint enabled. New events are sent to it again.")
+    else:
+        messages.info(request, "This endpoint is already enabled.")
+    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
 
 
 @never_cache
@@ -103,8 +117,8 @@ def secret_reveal(request: HttpRequest, uid) -> HttpResponse:
     """Shows the secret in this response only (never in a URL or a redirect), and audits who
     looked. `never_cache` keeps it out of the browser's cache."""
     endpoint = access.get_endpoint_or_404(request.user, uid)
-    audit.record(request.user, "endpoint.secret_revealed", endpoint, request=request)
-    context = _detail_context(request, endpoint, revealed_secret=endpoint.secret)
+    secret = services.reveal_secret(endpoint, actor=request.user, request=request)
+    context = _detail_context(request, endpoint, revealed_secret=secret)
     return render(request, "subscriptions/endpoint_detail.html", context)
 
 
@@ -112,15 +126,7 @@ def secret_reveal(request: HttpRequest, uid) -> HttpResponse:
 @require_POST
 def secret_rotate(request: HttpRequest, uid) -> HttpResponse:
     endpoint = access.get_endpoint_or_404(request.user, uid)
-    with transaction.atomic():
-        endpoint.rotate_secret()
-        audit.record(
-            request.user,
-            "endpoint.secret_rotated",
-            endpoint,
-            request=request,
-            previous_expires_at=endpoint.previous_secret_expires_at.isoformat(),
-        )
+    services.rotate_secret(endpoint, actor=request.user, request=request)
     until = timezone.localtime(endpoint.previous_secret_expires_at)
     messages.success(
         request,

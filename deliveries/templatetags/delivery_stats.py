@@ -36,7 +36,7 @@ def endpoint_health(endpoints) -> dict[int, dict]:
         pk: {
             "rate": charts.success_rate(buckets[pk]),
             "attempts": sum(bucket.total for bucket in buckets[pk]),
-            "chart": charts.bars_svg(
+            "chart": charts.bar_chart(
                 buckets[pk], width=120, height=24, label="Attempts per hour, last 24 hours"
             ),
             "last_at": last[pk].get("created_at"),

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from subscriptions.headers import check_header_count, header_problem
+from subscriptions import services
+from subscriptions.headers import validate_headers
 from subscriptions.models import Endpoint, EventType
-from subscriptions.schemas import check_event_example, check_event_schema
+from subscriptions.schemas import check_event_example, check_event_schema, default_schema
 
 
 @extend_schema_field({"type": ["object", "array", "string", "number", "integer", "boolean"]})
@@ -53,26 +53,20 @@ class EventTypeSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs):
+        # Checked here too (not only in the service) so the 400 names the field at fault.
         if self.instance is not None:
-            if self.instance.source == EventType.Source.CODE:
-                raise serializers.ValidationError(
-                    f"{self.instance.name!r} is declared in code; change it there "
-                    "(a code deploy re-syncs it)."
-                )
-            if "name" in attrs and attrs["name"] != self.instance.name:
-                raise serializers.ValidationError({"name": ["An event type cannot be renamed."]})
-        schema = attrs.get("schema", getattr(self.instance, "schema", None) or {})
+            try:
+                services.check_editable(self.instance)
+            except DjangoValidationError as error:
+                _raise_drf(error)
+        schema = attrs.get("schema", getattr(self.instance, "schema", None))
         example = attrs.get("example", getattr(self.instance, "example", None))
         if "schema" in attrs or "example" in attrs:
             try:
-                check_event_example(schema, example)
+                check_event_example(schema or default_schema(), example)
             except DjangoValidationError as error:
                 raise serializers.ValidationError({"example": list(error.messages)}) from None
         return attrs
-
-    def create(self, validated_data):
-        validated_data.setdefault("schema", {"type": "object"})
-        return EventType.objects.create(source=EventType.Source.ADMIN, **validated_data)
 
 
 class HeadersField(serializers.DictField):
@@ -81,12 +75,9 @@ class HeadersField(serializers.DictField):
     def to_internal_value(self, data):
         headers = super().to_internal_value(data)
         try:
-            check_header_count(headers)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
-        problems = [p for name, value in headers.items() if (p := header_problem(name, value))]
-        if problems:
-            raise serializers.ValidationError(problems)
+            validate_headers(headers)
+        except DjangoValidationError as error:
+            _raise_drf(error)
         return headers
 
 
@@ -122,38 +113,11 @@ class EndpointSerializer(serializers.ModelSerializer):
         read_only_fields = ["disabled_reason", "disabled_at", "created_at", "updated_at"]
 
     def validate_state(self, value: str) -> str:
-        if value == Endpoint.State.DISABLED:
-            raise serializers.ValidationError(
-                "Only HookHub disables an endpoint (after continuous failures); "
-                "choose 'enabled' or 'paused'."
-            )
-        return value
-
-    def validate_url(self, value: str) -> str:
-        from subscriptions.addresses import validate_endpoint_url
-
         try:
-            validate_endpoint_url(value)
+            services.check_requested_state(value)
         except DjangoValidationError as error:
             _raise_drf(error)
         return value
-
-    def validate_rate_limit(self, value):
-        if value is not None and value < 1:
-            raise serializers.ValidationError("Use a positive number, or null for no limit.")
-        return value
-
-    def update(self, instance, validated_data):
-        # The same field changes as deliveries.actions.enable_endpoint / pause_endpoint
-        # (which this app may not import): re-enabling starts a fresh failure window.
-        state = validated_data.get("state")
-        if state == Endpoint.State.ENABLED and instance.state != Endpoint.State.ENABLED:
-            instance.disabled_reason = ""
-            instance.disabled_at = None
-            instance.failing_since = None
-        elif state == Endpoint.State.PAUSED and instance.state != Endpoint.State.PAUSED:
-            instance.disabled_at = timezone.now()
-        return super().update(instance, validated_data)
 
 
 class EndpointWithSecretSerializer(EndpointSerializer):

@@ -11,7 +11,7 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from subscriptions import access, audit
+from subscriptions import access, services
 from subscriptions.api.pagination import ByName, NewestFirst
 from subscriptions.api.serializers import (
     EndpointSerializer,
@@ -56,22 +56,24 @@ class EventTypeViewSet(
             queryset = queryset.filter(archived=False)
         return queryset
 
-    @transaction.atomic
     def perform_create(self, serializer):
-        event_type = serializer.save()
-        audit.record(self.request.user, "event_type.created", event_type, request=self.request)
-
-    @transaction.atomic
-    def perform_update(self, serializer):
-        changed = sorted(serializer.validated_data)
-        event_type = serializer.save()
-        audit.record(
-            self.request.user,
-            "event_type.updated",
-            event_type,
-            request=self.request,
-            fields=changed,
+        # A ValidationError from a service is a 400 (subscriptions.api.errors).
+        serializer.instance = services.create_event_type(
+            serializer.validated_data, actor=self.request.user, request=self.request
         )
+
+    def perform_update(self, serializer):
+        values = dict(serializer.validated_data)
+        archived = values.pop("archived", None)
+        event_type = serializer.instance
+        with transaction.atomic():
+            services.update_event_type(
+                event_type, values, actor=self.request.user, request=self.request
+            )
+            if archived is not None:
+                services.set_event_type_archived(
+                    event_type, archived, actor=self.request.user, request=self.request
+                )
 
 
 @extend_schema_view(
@@ -111,26 +113,22 @@ class EndpointViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            endpoint = serializer.save(owner=request.user)
-            audit.record(request.user, "endpoint.created", endpoint, request=request)
+        endpoint = services.create_endpoint(
+            request.user, serializer.validated_data, actor=request.user, request=request
+        )
         body = EndpointWithSecretSerializer(endpoint, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @transaction.atomic
     def perform_update(self, serializer):
-        changed = sorted(serializer.validated_data)
-        endpoint = serializer.save()
-        audit.record(
-            self.request.user, "endpoint.updated", endpoint, request=self.request, fields=changed
+        services.update_endpoint(
+            serializer.instance,
+            serializer.validated_data,
+            actor=self.request.user,
+            request=self.request,
         )
 
-    @transaction.atomic
     def perform_destroy(self, instance):
-        audit.record(
-            self.request.user, "endpoint.deleted", instance, request=self.request, url=instance.url
-        )
-        instance.delete()
+        services.delete_endpoint(instance, actor=self.request.user, request=self.request)
 
     @extend_schema(
         summary="Rotate the signing secret",
@@ -143,9 +141,7 @@ class EndpointViewSet(
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, id=None):  # noqa: A002 - the URL's name for the uid
         endpoint = self.get_object()
-        with transaction.atomic():
-            secret = endpoint.rotate_secret()
-            audit.record(request.user, "endpoint.secret_rotated", endpoint, request=request)
+        secret = services.rotate_secret(endpoint, actor=request.user, request=request)
         return Response(
             SecretSerializer(
                 {

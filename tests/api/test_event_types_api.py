@@ -99,7 +99,7 @@ def test_staff_edit_an_admin_type_and_the_change_is_audited(staff_api):
     assert response.status_code == 200
     assert EventType.objects.get(name="refund-issued").description == "Money went back."
     entry = AuditEntry.objects.get(action="event_type.updated")
-    assert entry.details == {"fields": ["description", "example"]}
+    assert entry.details == {"changed": ["description", "example"], "version": 2}
 
 
 def test_code_declared_types_are_read_only(staff_api):

@@ -83,7 +83,7 @@ def test_replay_of_a_paused_endpoint_is_refused_in_plain_words(
     owner_client, owner, receiver, one_try, failed_delivery
 ):
     delivery = failed_delivery(owner, receiver)
-    owner_client.post(reverse("deliveries:endpoint-pause", args=[delivery.endpoint.uid]))
+    owner_client.post(reverse("subscriptions:endpoint-pause", args=[delivery.endpoint.uid]))
     response = owner_client.post(
         reverse("deliveries:delivery-replay", args=[delivery.uid]), follow=True
     )

@@ -145,12 +145,12 @@ def test_delete_asks_first_then_deletes_on_post(owner_client, owner):
 def test_pause_and_resume_change_state_with_a_message_and_audit(owner_client, owner):
     endpoint = EndpointFactory(owner=owner)
     response = owner_client.post(
-        reverse("deliveries:endpoint-pause", args=[endpoint.uid]), follow=True
+        reverse("subscriptions:endpoint-pause", args=[endpoint.uid]), follow=True
     )
     endpoint.refresh_from_db()
     assert endpoint.state == Endpoint.State.PAUSED
     assert any("paused" in message for message in messages_of(response))
-    owner_client.post(reverse("deliveries:endpoint-resume", args=[endpoint.uid]))
+    owner_client.post(reverse("subscriptions:endpoint-resume", args=[endpoint.uid]))
     endpoint.refresh_from_db()
     assert endpoint.state == Endpoint.State.ENABLED
     actions = set(AuditEntry.objects.values_list("action", flat=True))
@@ -159,7 +159,7 @@ def test_pause_and_resume_change_state_with_a_message_and_audit(owner_client, ow
 
 def test_state_changes_refuse_get(owner_client, owner):
     endpoint = EndpointFactory(owner=owner)
-    for name in ("deliveries:endpoint-pause", "subscriptions:secret-rotate"):
+    for name in ("subscriptions:endpoint-pause", "subscriptions:secret-rotate"):
         assert owner_client.get(reverse(name, args=[endpoint.uid])).status_code == 405
     endpoint.refresh_from_db()
     assert endpoint.state == Endpoint.State.ENABLED and not endpoint.previous_secret_encrypted

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from deliveries import engine, policy
 from deliveries.models import Attempt, Delivery
+from subscriptions import services
 from subscriptions.models import Endpoint
 
 S = Delivery.Status
@@ -118,4 +119,4 @@ def record(finished: list[engine.Finished], now: datetime | None = None) -> None
         )
         policy.record_endpoint_health(succeeded, failed, now)
     for endpoint, reason in gone.values():
-        policy.disable_endpoint(Endpoint.objects.get(pk=endpoint.pk), reason, now=now)
+        services.disable_endpoint(Endpoint.objects.get(pk=endpoint.pk), reason, now=now)

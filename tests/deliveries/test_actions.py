@@ -76,20 +76,3 @@ def test_bulk_replay_replays_each_and_counts_skips(
     assert (job.status, job.total, job.done, job.skipped) == (ReplayJob.Status.FINISHED, 2, 1, 1)
     assert len(receiver.requests_to("/a")) == 2
     assert AuditEntry.objects.filter(action="delivery.bulk_replay_started").exists()
-
-
-@pytest.mark.django_db
-def test_enable_and_pause_are_audited_and_reset_the_streak(make_endpoint, owner):
-    endpoint = make_endpoint()
-    actions.pause_endpoint(endpoint, actor=owner)
-    endpoint.refresh_from_db()
-    assert endpoint.state == Endpoint.State.PAUSED
-    Endpoint.objects.filter(pk=endpoint.pk).update(
-        state=Endpoint.State.DISABLED, disabled_reason="x", failing_since="2020-01-01T00:00Z"
-    )
-    endpoint.refresh_from_db()
-    actions.enable_endpoint(endpoint, actor=owner)
-    endpoint.refresh_from_db()
-    assert endpoint.state == Endpoint.State.ENABLED and endpoint.failing_since is None
-    actions_logged = set(AuditEntry.objects.values_list("action", flat=True))
-    assert {"endpoint.paused", "endpoint.enabled"} <= actions_logged
