@@ -70,10 +70,16 @@ MIDDLEWARE = [
 ROOT_URLCONF = "hookhub.urls"
 WSGI_APPLICATION = "hookhub.wsgi.application"
 
+# templates/ and static/ sit beside the apps in a checkout, and inside the hookhub package in
+# a wheel (pyproject.toml's package-dir), where BASE_DIR is site-packages.
+ASSETS_DIR = Path(__file__).resolve().parent
+if not (ASSETS_DIR / "templates").is_dir():
+    ASSETS_DIR = BASE_DIR
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [ASSETS_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -117,8 +123,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Where collectstatic writes; set it when running from a wheel (BASE_DIR is site-packages).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [ASSETS_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
