@@ -199,7 +199,7 @@ LIMITS = """## What limits each figure
   several endpoints a per-endpoint keyset merge would. PostgreSQL picked the index-order plan
   in every variant tried with one endpoint, but with the owner join it misestimated the
   endpoint's rows (1,787 for 250,000) and sorted them all: the API's first page took 1.3 s.
-  `subscriptions.access.deliveries_for` now filters on the user's endpoint ids as constants
+  `deliveries.access.deliveries_for` now filters on the user's endpoint ids as constants
   (and the API's `?endpoint=` on the resolved id): 15 ms, the figures above.
 - **7 OpenAPI**: drf-spectacular builds the document from every view and serializer; the
   webhooks section adds one path item per type. The document is cached per process until the

@@ -16,7 +16,7 @@ SCHEMA_URL = "/api/schema/?format=json"
 
 
 def _time(client: Client, *, cached: bool, reps: int) -> float:
-    from subscriptions.api.docs import clear_cache
+    from hookhub.api.docs import clear_cache
 
     times = []
     for _ in range(reps):
@@ -89,7 +89,7 @@ def run(ctx) -> None:
     finally:
         EventType.objects.filter(name__startswith="bench-oa-").delete()
         EventType.objects.filter(id__in=hidden).update(archived=False)
-        from subscriptions.api.docs import clear_cache
+        from hookhub.api.docs import clear_cache
 
         clear_cache()
     ctx.add(

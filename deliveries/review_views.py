@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from deliveries import actions, charts, heartbeat
+from deliveries.access import deliveries_for
 from deliveries.forms import FailureFilterForm
 from deliveries.models import Delivery, ReplayJob
 from subscriptions import access, services
@@ -58,7 +59,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 def _failures(request: HttpRequest) -> tuple[FailureFilterForm, object]:
     form = FailureFilterForm(request.GET or None)
-    deliveries = access.deliveries_for(request.user)
+    deliveries = deliveries_for(request.user)
     if not form.is_bound:
         form = FailureFilterForm({})
     if form.is_valid():
@@ -88,7 +89,7 @@ def bulk_replay(request: HttpRequest) -> HttpResponse:
         return render(
             request, "deliveries/review_failures.html", {"form": form, "page": None, "query": ""}
         )
-    deliveries = form.apply(access.deliveries_for(request.user))
+    deliveries = form.apply(deliveries_for(request.user))
     if request.method == "POST":
         job = actions.start_bulk_replay(
             deliveries, actor=request.user, filters=form.as_filters(), request=request

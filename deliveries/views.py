@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from deliveries import actions
+from deliveries.access import deliveries_for, get_delivery_or_404
 from deliveries.forms import DeliveryFilterForm
 from deliveries.models import Delivery
 from subscriptions import access
@@ -42,7 +43,7 @@ def delivery_log(request: HttpRequest, uid) -> HttpResponse:
     """One endpoint's deliveries, newest first, keyset-paginated (see `paging`)."""
     endpoint = access.get_endpoint_or_404(request.user, uid)
     form = DeliveryFilterForm(request.GET or None)
-    deliveries = access.deliveries_for(request.user).filter(endpoint=endpoint)
+    deliveries = deliveries_for(request.user).filter(endpoint=endpoint)
     if form.is_bound and form.is_valid():
         deliveries = form.apply(deliveries)
     elif form.is_bound:
@@ -59,7 +60,7 @@ def delivery_log(request: HttpRequest, uid) -> HttpResponse:
 def delivery_detail(request: HttpRequest, uid) -> HttpResponse:
     """A delivery and every attempt (newest first). While it waits for the worker the page
     reloads itself with a meta refresh (no JavaScript)."""
-    delivery = access.get_delivery_or_404(request.user, uid)
+    delivery = get_delivery_or_404(request.user, uid)
     attempts = list(delivery.attempts.order_by("-number"))
     return render(
         request,
@@ -76,7 +77,7 @@ def delivery_detail(request: HttpRequest, uid) -> HttpResponse:
 @login_required
 @require_POST
 def delivery_replay(request: HttpRequest, uid) -> HttpResponse:
-    delivery = access.get_delivery_or_404(request.user, uid)
+    delivery = get_delivery_or_404(request.user, uid)
     try:
         actions.replay(delivery, actor=request.user, request=request)
     except actions.ReplayRefused as refused:

@@ -188,19 +188,19 @@ AXES_CLIENT_IP_CALLABLE = "subscriptions.login_security.client_ip"
 # --- Django REST framework and the OpenAPI document -------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "subscriptions.api.authentication.BearerTokenAuthentication",
+        "hookhub.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "subscriptions.api.parsers.DepthSafeJSONParser",
+        "hookhub.api.parsers.DepthSafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "subscriptions.api.schema.HookHubAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hookhub.api.schema.HookHubAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "subscriptions.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "hookhub.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HookHub API",

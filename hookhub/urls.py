@@ -4,8 +4,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from hookhub.api.docs import CachedSpectacularAPIView, LocalRedocView, redoc_bundle
 from hookhub.csp import csp_update
-from subscriptions.api.docs import CachedSpectacularAPIView, LocalRedocView, redoc_bundle
 
 # Swagger UI and Redoc set inline styles (React / styled-components) and Redoc builds its
 # search worker from a blob: URL; their scripts are static files, never inline.
@@ -16,7 +16,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("hookhub.api_urls")),
+    path("api/v1/", include("hookhub.api.urls")),
     path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",
@@ -31,5 +31,5 @@ urlpatterns = [
 ]
 
 # JSON errors under /api/, Django's pages elsewhere.
-handler404 = "subscriptions.api.errors.json_not_found"
-handler500 = "subscriptions.api.errors.json_server_error"
+handler404 = "hookhub.api.errors.json_not_found"
+handler500 = "hookhub.api.errors.json_server_error"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.apps import apps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -29,33 +28,6 @@ def get_endpoint_or_404(user, uid) -> Endpoint:
         return endpoints_for(user).get(uid=uid)
     except (Endpoint.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such endpoint.") from None
-
-
-def deliveries_for(user):
-    """The deliveries `user` may see: those to their own endpoints; staff see all.
-
-    The model is looked up by name because `subscriptions` never imports `deliveries`."""
-    delivery_model = apps.get_model("deliveries", "Delivery")
-    if not user.is_authenticated:
-        return delivery_model.objects.none()
-    queryset = delivery_model.objects.select_related("event__event_type", "endpoint__owner")
-    if user.is_staff:
-        return queryset
-    # The user's endpoint ids as constants, not a join on owner: PostgreSQL then plans the
-    # newest-first page as a range scan of (endpoint, -id) with real per-endpoint row
-    # estimates. With the join it guessed ~1,800 rows for an endpoint holding 250,000 and
-    # sorted them all (1.3 s for the first API page at 1M attempts; see docs/benchmarks.md).
-    endpoint_ids = list(Endpoint.objects.filter(owner=user).values_list("id", flat=True))
-    return queryset.filter(endpoint_id__in=endpoint_ids)
-
-
-def get_delivery_or_404(user, uid):
-    """The delivery with public id `uid` if `user` may see it; 404 otherwise."""
-    delivery_model = apps.get_model("deliveries", "Delivery")
-    try:
-        return deliveries_for(user).get(uid=uid)
-    except (delivery_model.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise Http404("No such delivery.") from None
 
 
 def staff_required(view):

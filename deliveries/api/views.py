@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from deliveries.access import deliveries_for, get_delivery_or_404
 from deliveries.api.serializers import (
     DeliveryDetailSerializer,
     DeliveryFilterSerializer,
@@ -23,9 +24,9 @@ from deliveries.api.serializers import (
     EventIngestSerializer,
     TestEventSerializer,
 )
+from hookhub.api.pagination import NewestFirst
+from hookhub.api.schema import ErrorSerializer
 from subscriptions import access
-from subscriptions.api.pagination import NewestFirst
-from subscriptions.api.schema import ErrorSerializer
 from subscriptions.models import Endpoint
 
 
@@ -208,7 +209,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return DeliveryDetailSerializer if self.action == "retrieve" else DeliverySerializer
 
     def get_queryset(self):
-        queryset = access.deliveries_for(self.request.user)
+        queryset = deliveries_for(self.request.user)
         if self.action != "list":
             return queryset
         # A plain dict, not the QueryDict: DRF reads an empty HTML-form value as "absent",
@@ -219,7 +220,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if "status" in values:
             queryset = queryset.filter(status=values["status"])
         if "endpoint" in values:
-            # Resolved to its id first, for the same reason as in access.deliveries_for.
+            # Resolved to its id first, for the same reason as in deliveries_for.
             endpoint_id = (
                 Endpoint.objects.filter(uid=values["endpoint"]).values_list("id", flat=True).first()
             )
@@ -231,7 +232,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return queryset
 
     def get_object(self):
-        delivery = access.get_delivery_or_404(self.request.user, self.kwargs["id"])
+        delivery = get_delivery_or_404(self.request.user, self.kwargs["id"])
         self.check_object_permissions(self.request, delivery)
         return delivery
 
@@ -254,7 +255,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 {"detail": refused.message, "code": "replay_refused"},
                 status=status.HTTP_409_CONFLICT,
             )
-        delivery = access.get_delivery_or_404(request.user, delivery.uid)
+        delivery = get_delivery_or_404(request.user, delivery.uid)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -286,5 +287,5 @@ class EndpointTestView(APIView):
             )
         except PublishError as error:
             return publish_error_response(error)
-        delivery = access.get_delivery_or_404(request.user, delivery.uid)
+        delivery = get_delivery_or_404(request.user, delivery.uid)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

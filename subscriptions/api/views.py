@@ -11,8 +11,8 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from hookhub.api.pagination import ByName, NewestFirst
 from subscriptions import access, services
-from subscriptions.api.pagination import ByName, NewestFirst
 from subscriptions.api.serializers import (
     EndpointSerializer,
     EndpointWithSecretSerializer,
@@ -57,7 +57,7 @@ class EventTypeViewSet(
         return queryset
 
     def perform_create(self, serializer):
-        # A ValidationError from a service is a 400 (subscriptions.api.errors).
+        # A ValidationError from a service is a 400 (hookhub.api.errors).
         serializer.instance = services.create_event_type(
             serializer.validated_data, actor=self.request.user, request=self.request
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from subscriptions.api.docs import clear_cache
+from hookhub.api.docs import clear_cache
 from subscriptions.models import ApiToken
 
 

@@ -44,7 +44,7 @@ class HookHubAutoSchema(AutoSchema):
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "subscriptions.api.authentication.BearerTokenAuthentication"
+    target_class = "hookhub.api.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema):
