@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "axes",
     "subscriptions",
     "deliveries",
+    "dashboard",
     "demo",
 ]
 
@@ -114,7 +115,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "subscriptions:endpoint-list"
+LOGIN_REDIRECT_URL = "dashboard:endpoint-list"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"

@@ -12,7 +12,7 @@ from hookhub.csp import csp_update
 docs_csp = csp_update(style_src=["'unsafe-inline'"], worker_src=["'self'", "blob:"])
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="subscriptions:endpoint-list"), name="home"),
+    path("", RedirectView.as_view(pattern_name="dashboard:endpoint-list"), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -25,8 +25,7 @@ urlpatterns = [
     ),
     path("api/redoc/", docs_csp(LocalRedocView.as_view(url_name="schema")), name="redoc"),
     path("api/redoc/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
-    path("", include("subscriptions.urls")),
-    path("", include("deliveries.urls")),
+    path("", include("dashboard.urls")),
     path("", include("demo.urls")),
 ]
 

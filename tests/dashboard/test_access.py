@@ -12,7 +12,7 @@ from tests.factories import DeliveryFactory, EndpointFactory, EventTypeFactory
 
 pytestmark = pytest.mark.django_db
 
-DASHBOARD_NAMESPACES = {"subscriptions", "deliveries", "demo"}
+DASHBOARD_NAMESPACES = {"dashboard", "demo"}
 
 # Every dashboard URL name -> who may use it.
 #   owner: the signed-in owner of the object in the URL (others 404, staff allowed)
@@ -20,30 +20,30 @@ DASHBOARD_NAMESPACES = {"subscriptions", "deliveries", "demo"}
 #   staff: staff only (signed-in others 403)
 #   public: no sign-in, on purpose (reason in the comment)
 ACCESS = {
-    "subscriptions:endpoint-list": "user",
-    "subscriptions:endpoint-create": "user",
-    "subscriptions:endpoint-detail": "owner",
-    "subscriptions:endpoint-edit": "owner",
-    "subscriptions:endpoint-delete": "owner",
-    "subscriptions:secret-reveal": "owner",
-    "subscriptions:secret-rotate": "owner",
-    "subscriptions:webhooks": "user",
-    "subscriptions:event-type-list": "staff",
-    "subscriptions:event-type-create": "staff",
-    "subscriptions:event-type-edit": "staff",
-    "subscriptions:event-type-archive": "staff",
-    "subscriptions:audit-log": "staff",
-    "subscriptions:endpoint-pause": "owner",
-    "subscriptions:endpoint-resume": "owner",
-    "deliveries:send-test": "owner",
-    "deliveries:delivery-log": "owner",
-    "deliveries:delivery-detail": "owner",
-    "deliveries:delivery-replay": "owner",
-    "deliveries:review-overview": "staff",
-    "deliveries:review-failures": "staff",
-    "deliveries:bulk-replay": "staff",
-    "deliveries:replay-job": "staff",
-    "deliveries:endpoint-enable": "staff",
+    "dashboard:endpoint-list": "user",
+    "dashboard:endpoint-create": "user",
+    "dashboard:endpoint-detail": "owner",
+    "dashboard:endpoint-edit": "owner",
+    "dashboard:endpoint-delete": "owner",
+    "dashboard:secret-reveal": "owner",
+    "dashboard:secret-rotate": "owner",
+    "dashboard:webhooks": "user",
+    "dashboard:event-type-list": "staff",
+    "dashboard:event-type-create": "staff",
+    "dashboard:event-type-edit": "staff",
+    "dashboard:event-type-archive": "staff",
+    "dashboard:audit-log": "staff",
+    "dashboard:endpoint-pause": "owner",
+    "dashboard:endpoint-resume": "owner",
+    "dashboard:send-test": "owner",
+    "dashboard:delivery-log": "owner",
+    "dashboard:delivery-detail": "owner",
+    "dashboard:delivery-replay": "owner",
+    "dashboard:review-overview": "staff",
+    "dashboard:review-failures": "staff",
+    "dashboard:bulk-replay": "staff",
+    "dashboard:replay-job": "staff",
+    "dashboard:endpoint-enable": "staff",
     "demo:inbox": "user",
     # A webhook receiver: senders have no session. It only stores what it is sent.
     "demo:inbox-receive": "public",

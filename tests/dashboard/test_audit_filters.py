@@ -11,7 +11,7 @@ from tests.factories import EndpointFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-URL = reverse("subscriptions:audit-log")
+URL = reverse("dashboard:audit-log")
 
 
 @pytest.fixture

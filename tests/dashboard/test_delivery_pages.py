@@ -42,7 +42,7 @@ def test_attempt_detail_shows_request_response_duration_and_plain_error(
     owner_client, owner, receiver, one_try, failed_delivery
 ):
     delivery = failed_delivery(owner, receiver)
-    response = owner_client.get(reverse("deliveries:delivery-detail", args=[delivery.uid]))
+    response = owner_client.get(reverse("dashboard:delivery-detail", args=[delivery.uid]))
     body = response.content.decode()
     assert response.status_code == 200
     assert "HTTP 500" in body and "receiver broke" in body
@@ -57,7 +57,7 @@ def test_pending_delivery_page_refreshes_itself_and_shows_next_retry(owner_clien
     due = timezone.now() + timedelta(minutes=5)
     delivery = DeliveryFactory(endpoint=endpoint, next_attempt_at=due)
     body = owner_client.get(
-        reverse("deliveries:delivery-detail", args=[delivery.uid])
+        reverse("dashboard:delivery-detail", args=[delivery.uid])
     ).content.decode()
     assert 'http-equiv="refresh"' in body
     assert due.strftime("%Y-%m-%d %H:%M:%S") in body
@@ -68,7 +68,7 @@ def test_replay_makes_a_new_attempt_with_the_same_webhook_id_and_succeeds(
 ):
     delivery = failed_delivery(owner, receiver)
     response = owner_client.post(
-        reverse("deliveries:delivery-replay", args=[delivery.uid]), follow=True
+        reverse("dashboard:delivery-replay", args=[delivery.uid]), follow=True
     )
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SUCCEEDED
@@ -83,9 +83,9 @@ def test_replay_of_a_paused_endpoint_is_refused_in_plain_words(
     owner_client, owner, receiver, one_try, failed_delivery
 ):
     delivery = failed_delivery(owner, receiver)
-    owner_client.post(reverse("subscriptions:endpoint-pause", args=[delivery.endpoint.uid]))
+    owner_client.post(reverse("dashboard:endpoint-pause", args=[delivery.endpoint.uid]))
     response = owner_client.post(
-        reverse("deliveries:delivery-replay", args=[delivery.uid]), follow=True
+        reverse("dashboard:delivery-replay", args=[delivery.uid]), follow=True
     )
     assert delivery.attempts.count() == 1
     messages = [str(m) for m in response.context["messages"]]
@@ -93,7 +93,7 @@ def test_replay_of_a_paused_endpoint_is_refused_in_plain_words(
 
 
 def _log(client, endpoint, **params):
-    return client.get(reverse("deliveries:delivery-log", args=[endpoint.uid]), params)
+    return client.get(reverse("dashboard:delivery-log", args=[endpoint.uid]), params)
 
 
 def test_log_is_newest_first_and_keyset_paginated_without_offset_or_count(
@@ -156,7 +156,7 @@ def test_endpoint_list_counts_attempts_of_the_last_24_hours(
     endpoint = EndpointFactory(owner=owner, url=receiver.url("/hook"), event_types=[event_type])
     publish_now("order-paid", {"id": 1})
     publish_now("order-paid", {"id": 2})
-    body = owner_client.get(reverse("subscriptions:endpoint-list")).content.decode()
+    body = owner_client.get(reverse("dashboard:endpoint-list")).content.decode()
     assert "100%" in body and "of 2" in body
     assert "2 succeeded, 0 failed" in body
     assert endpoint.url in body

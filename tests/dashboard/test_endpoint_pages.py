@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 
 from deliveries import rollups
 from deliveries.models import Attempt, Delivery
-from deliveries.templatetags.delivery_stats import endpoint_health
+from deliveries.stats import endpoint_health
 from subscriptions.models import AuditEntry, Endpoint
 from tests.factories import AttemptFactory, DeliveryFactory, EndpointFactory, EventTypeFactory
 from tests.receivers import Reply
@@ -30,7 +30,7 @@ def test_endpoint_list_shows_state_types_rate_chart_and_last_delivery(owner_clie
     Endpoint.objects.filter(pk=endpoint.pk).update(
         state=Endpoint.State.DISABLED, disabled_reason="Failing for 5 days"
     )
-    response = owner_client.get(reverse("subscriptions:endpoint-list"))
+    response = owner_client.get(reverse("dashboard:endpoint-list"))
     body = response.content.decode()
     assert response.status_code == 200
     assert "Disabled by the system" in body and "Failing for 5 days" in body
@@ -54,7 +54,7 @@ def test_endpoint_list_shows_each_endpoints_own_newest_delivery_and_rolled_up_ra
         )
     DeliveryFactory(status="pending")  # someone else's, and newer than ours
     rollups.roll_up(now=now + timedelta(hours=1))  # the hours before this one are rolled up
-    response = owner_client.get(reverse("subscriptions:endpoint-list"))
+    response = owner_client.get(reverse("dashboard:endpoint-list"))
     assert response.status_code == 200
     assert "status-failed" in response.content.decode()
     health = endpoint_health(Endpoint.objects.filter(owner=owner))
@@ -66,7 +66,7 @@ def test_endpoint_list_shows_each_endpoints_own_newest_delivery_and_rolled_up_ra
 def test_add_endpoint_saves_types_headers_and_audits(owner_client, owner, receiver):
     event_type = EventTypeFactory(name="order-paid")
     response = owner_client.post(
-        reverse("subscriptions:endpoint-create"),
+        reverse("dashboard:endpoint-create"),
         {
             "url": receiver.url("/hook"),
             "description": "orders",
@@ -76,7 +76,7 @@ def test_add_endpoint_saves_types_headers_and_audits(owner_client, owner, receiv
     )
     endpoint = Endpoint.objects.get(owner=owner)
     assert response.status_code == 302
-    assert response.url == reverse("subscriptions:endpoint-detail", args=[endpoint.uid])
+    assert response.url == reverse("dashboard:endpoint-detail", args=[endpoint.uid])
     assert list(endpoint.event_types.all()) == [event_type]
     assert endpoint.headers == {"X-Team": "billing", "Authorization": "Bearer abc"}
     assert AuditEntry.objects.filter(action="endpoint.created", object_id=str(endpoint.uid))
@@ -92,7 +92,7 @@ def test_add_endpoint_saves_types_headers_and_audits(owner_client, owner, receiv
 )
 def test_add_endpoint_refuses_urls_the_guard_refuses_and_keeps_input(owner_client, url, fragment):
     response = owner_client.post(
-        reverse("subscriptions:endpoint-create"),
+        reverse("dashboard:endpoint-create"),
         {"url": url, "description": "kept text", "all_event_types": "on"},
     )
     assert response.status_code == 200
@@ -104,7 +104,7 @@ def test_add_endpoint_refuses_urls_the_guard_refuses_and_keeps_input(owner_clien
 
 def test_add_endpoint_requires_a_type_or_all_and_valid_headers(owner_client, receiver):
     response = owner_client.post(
-        reverse("subscriptions:endpoint-create"),
+        reverse("dashboard:endpoint-create"),
         {"url": receiver.url(), "headers_text": "webhook-signature: forged"},
     )
     form = response.context["form"]
@@ -116,7 +116,7 @@ def test_add_endpoint_requires_a_type_or_all_and_valid_headers(owner_client, rec
 
 def test_edit_endpoint_changes_it_and_audits_the_changed_fields(owner_client, owner, receiver):
     endpoint = EndpointFactory(owner=owner, url=receiver.url("/old"), headers={"X-A": "1"})
-    edit_url = reverse("subscriptions:endpoint-edit", args=[endpoint.uid])
+    edit_url = reverse("dashboard:endpoint-edit", args=[endpoint.uid])
     page = owner_client.get(edit_url)
     assert "X-A: 1" in page.content.decode()
     response = owner_client.post(
@@ -131,12 +131,12 @@ def test_edit_endpoint_changes_it_and_audits_the_changed_fields(owner_client, ow
 
 def test_delete_asks_first_then_deletes_on_post(owner_client, owner):
     endpoint = EndpointFactory(owner=owner)
-    url = reverse("subscriptions:endpoint-delete", args=[endpoint.uid])
+    url = reverse("dashboard:endpoint-delete", args=[endpoint.uid])
     confirm = owner_client.get(url)
     assert confirm.status_code == 200 and "cannot be undone" in confirm.content.decode()
     assert Endpoint.objects.filter(pk=endpoint.pk).exists()
     response = owner_client.post(url, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("subscriptions:endpoint-list")
+    assert response.redirect_chain[-1][0] == reverse("dashboard:endpoint-list")
     assert not Endpoint.objects.filter(pk=endpoint.pk).exists()
     assert AuditEntry.objects.filter(action="endpoint.deleted").exists()
     assert any("deleted" in message for message in messages_of(response))
@@ -145,12 +145,12 @@ def test_delete_asks_first_then_deletes_on_post(owner_client, owner):
 def test_pause_and_resume_change_state_with_a_message_and_audit(owner_client, owner):
     endpoint = EndpointFactory(owner=owner)
     response = owner_client.post(
-        reverse("subscriptions:endpoint-pause", args=[endpoint.uid]), follow=True
+        reverse("dashboard:endpoint-pause", args=[endpoint.uid]), follow=True
     )
     endpoint.refresh_from_db()
     assert endpoint.state == Endpoint.State.PAUSED
     assert any("paused" in message for message in messages_of(response))
-    owner_client.post(reverse("subscriptions:endpoint-resume", args=[endpoint.uid]))
+    owner_client.post(reverse("dashboard:endpoint-resume", args=[endpoint.uid]))
     endpoint.refresh_from_db()
     assert endpoint.state == Endpoint.State.ENABLED
     actions = set(AuditEntry.objects.values_list("action", flat=True))
@@ -159,7 +159,7 @@ def test_pause_and_resume_change_state_with_a_message_and_audit(owner_client, ow
 
 def test_state_changes_refuse_get(owner_client, owner):
     endpoint = EndpointFactory(owner=owner)
-    for name in ("subscriptions:endpoint-pause", "subscriptions:secret-rotate"):
+    for name in ("dashboard:endpoint-pause", "dashboard:secret-rotate"):
         assert owner_client.get(reverse(name, args=[endpoint.uid])).status_code == 405
     endpoint.refresh_from_db()
     assert endpoint.state == Endpoint.State.ENABLED and not endpoint.previous_secret_encrypted
@@ -167,9 +167,9 @@ def test_state_changes_refuse_get(owner_client, owner):
 
 def test_secret_is_hidden_until_revealed_by_post_which_is_audited(owner_client, owner):
     endpoint = EndpointFactory(owner=owner)
-    detail = owner_client.get(reverse("subscriptions:endpoint-detail", args=[endpoint.uid]))
+    detail = owner_client.get(reverse("dashboard:endpoint-detail", args=[endpoint.uid]))
     assert endpoint.secret not in detail.content.decode()
-    response = owner_client.post(reverse("subscriptions:secret-reveal", args=[endpoint.uid]))
+    response = owner_client.post(reverse("dashboard:secret-reveal", args=[endpoint.uid]))
     assert response.status_code == 200
     assert endpoint.secret in response.content.decode()
     assert "no-store" in response["Cache-Control"]
@@ -183,7 +183,7 @@ def test_rotate_secret_keeps_the_old_one_for_the_grace_period_and_says_until_whe
     endpoint = EndpointFactory(owner=owner)
     old = endpoint.secret
     response = owner_client.post(
-        reverse("subscriptions:secret-rotate", args=[endpoint.uid]), follow=True
+        reverse("dashboard:secret-rotate", args=[endpoint.uid]), follow=True
     )
     endpoint.refresh_from_db()
     assert endpoint.secret != old
@@ -201,13 +201,13 @@ def test_send_test_delivers_to_the_receiver_and_shows_request_and_response(
     event_type = EventTypeFactory(name="order-paid", example={"id": 42})
     endpoint = EndpointFactory(owner=owner, url=receiver.url("/hook"), event_types=[event_type])
     response = owner_client.post(
-        reverse("deliveries:send-test", args=[endpoint.uid]),
+        reverse("dashboard:send-test", args=[endpoint.uid]),
         {"event_type": "order-paid"},
         follow=True,
     )
     delivery = Delivery.objects.get(endpoint=endpoint)
     assert response.redirect_chain[-1][0] == reverse(
-        "deliveries:delivery-detail", args=[delivery.uid]
+        "dashboard:delivery-detail", args=[delivery.uid]
     )
     assert receiver.wait_for(1)
     got = receiver.requests[0]
@@ -222,7 +222,7 @@ def test_send_test_delivers_to_the_receiver_and_shows_request_and_response(
 def test_send_test_of_an_unknown_type_is_refused_with_a_message(owner_client, owner):
     endpoint = EndpointFactory(owner=owner)
     response = owner_client.post(
-        reverse("deliveries:send-test", args=[endpoint.uid]), {"event_type": "nope"}, follow=True
+        reverse("dashboard:send-test", args=[endpoint.uid]), {"event_type": "nope"}, follow=True
     )
     assert not Delivery.objects.exists()
     assert any("Test not sent" in message for message in messages_of(response))
@@ -231,7 +231,7 @@ def test_send_test_of_an_unknown_type_is_refused_with_a_message(owner_client, ow
 def test_webhooks_catalogue_lists_types_examples_and_a_verifying_receiver(owner_client):
     EventTypeFactory(name="order-paid", description="An order was paid.", example={"id": 7})
     EventTypeFactory(name="old-thing", archived=True)
-    response = owner_client.get(reverse("subscriptions:webhooks"))
+    response = owner_client.get(reverse("dashboard:webhooks"))
     body = response.content.decode()
     assert response.status_code == 200
     assert "order-paid" in body and "An order was paid." in body and "&quot;id&quot;: 7" in body

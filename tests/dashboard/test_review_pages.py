@@ -38,7 +38,7 @@ def test_overview_shows_chart_queue_depth_oldest_due_and_disabled_endpoints(staf
     )
     due = DeliveryFactory(next_attempt_at=timezone.now() - timezone.timedelta(minutes=3))
     DeliveryFactory(next_attempt_at=timezone.now() + timezone.timedelta(hours=1))
-    response = staff_client.get(reverse("deliveries:review-overview"))
+    response = staff_client.get(reverse("dashboard:review-overview"))
     body = response.content.decode()
     assert response.status_code == 200
     assert response.context["queue_depth"] == 2
@@ -48,7 +48,7 @@ def test_overview_shows_chart_queue_depth_oldest_due_and_disabled_endpoints(staf
 
 
 def test_failures_list_filters_by_owner_endpoint_type_and_error(staff_client, failures):
-    url = reverse("deliveries:review-failures")
+    url = reverse("dashboard:review-failures")
     everything = staff_client.get(url).context["page"].rows
     assert len(everything) == 2
     anns = staff_client.get(url, {"owner": "ann"}).context["page"].rows
@@ -64,12 +64,12 @@ def test_failures_list_filters_by_owner_endpoint_type_and_error(staff_client, fa
 def test_bulk_replay_shows_a_dry_run_count_then_replays_that_set_with_progress(
     staff_client, failures, receiver
 ):
-    dry = staff_client.get(reverse("deliveries:bulk-replay"), {"owner": "bob"})
+    dry = staff_client.get(reverse("dashboard:bulk-replay"), {"owner": "bob"})
     assert dry.status_code == 200 and dry.context["count"] == 1
     assert not ReplayJob.objects.exists()  # a dry run changes nothing
-    response = staff_client.post(reverse("deliveries:bulk-replay"), {"owner": "bob"}, follow=True)
+    response = staff_client.post(reverse("dashboard:bulk-replay"), {"owner": "bob"}, follow=True)
     job = ReplayJob.objects.get()
-    assert response.redirect_chain[-1][0] == reverse("deliveries:replay-job", args=[job.uid])
+    assert response.redirect_chain[-1][0] == reverse("dashboard:replay-job", args=[job.uid])
     assert job.total == 1 and job.done == 1 and job.status == ReplayJob.Status.FINISHED
     assert job.filters == {"owner": "bob"}
     assert len(receiver.requests_to("/b")) == 2 and len(receiver.requests_to("/a")) == 1
@@ -81,13 +81,13 @@ def test_bulk_replay_shows_a_dry_run_count_then_replays_that_set_with_progress(
 
 def test_replay_job_page_refreshes_while_running(staff_client, staff):
     job = ReplayJob.objects.create(created_by=staff, total=10, done=4)
-    body = staff_client.get(reverse("deliveries:replay-job", args=[job.uid])).content.decode()
+    body = staff_client.get(reverse("dashboard:replay-job", args=[job.uid])).content.decode()
     assert 'http-equiv="refresh"' in body and "40%" in body
 
 
 def test_staff_replays_one_failure_from_the_list(staff_client, failures, receiver):
     delivery = Delivery.objects.get(endpoint__owner=failures["ann"])
-    staff_client.post(reverse("deliveries:delivery-replay", args=[delivery.uid]))
+    staff_client.post(reverse("dashboard:delivery-replay", args=[delivery.uid]))
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SUCCEEDED
 
@@ -98,11 +98,11 @@ def test_staff_reenables_a_system_disabled_endpoint(staff_client):
         state=Endpoint.State.DISABLED, disabled_reason="410", failing_since=timezone.now()
     )
     response = staff_client.post(
-        reverse("deliveries:endpoint-enable", args=[endpoint.uid]), follow=True
+        reverse("dashboard:endpoint-enable", args=[endpoint.uid]), follow=True
     )
     endpoint.refresh_from_db()
     assert endpoint.state == Endpoint.State.ENABLED and endpoint.failing_since is None
-    assert response.redirect_chain[-1][0] == reverse("deliveries:review-overview")
+    assert response.redirect_chain[-1][0] == reverse("dashboard:review-overview")
     assert AuditEntry.objects.filter(action="endpoint.enabled").exists()
 
 
@@ -110,7 +110,7 @@ GOOD_SCHEMA = '{"type": "object", "properties": {"n": {"type": "integer"}}, "req
 
 
 def test_create_event_type_validates_the_schema_before_saving(staff_client):
-    url = reverse("subscriptions:event-type-create")
+    url = reverse("dashboard:event-type-create")
     broken = staff_client.post(
         url, {"name": "thing-done", "method": "POST", "schema": '{"type": 123}', "example": ""}
     )
@@ -135,28 +135,28 @@ def test_create_event_type_validates_the_schema_before_saving(staff_client):
 
 def test_edit_event_type_bumps_version_and_archive_toggles(staff_client):
     event_type = EventTypeFactory(name="thing-done")
-    url = reverse("subscriptions:event-type-edit", args=["thing-done"])
+    url = reverse("dashboard:event-type-edit", args=["thing-done"])
     assert staff_client.get(url).status_code == 200
     staff_client.post(
         url, {"description": "new words", "method": "POST", "schema": GOOD_SCHEMA, "example": ""}
     )
     event_type.refresh_from_db()
     assert event_type.description == "new words" and event_type.version == 2
-    staff_client.post(reverse("subscriptions:event-type-archive", args=["thing-done"]))
+    staff_client.post(reverse("dashboard:event-type-archive", args=["thing-done"]))
     event_type.refresh_from_db()
     assert event_type.archived
-    staff_client.post(reverse("subscriptions:event-type-archive", args=["thing-done"]))
+    staff_client.post(reverse("dashboard:event-type-archive", args=["thing-done"]))
     event_type.refresh_from_db()
     assert not event_type.archived
 
 
 def test_code_declared_types_are_read_only(staff_client):
     code = EventType.objects.get(name="new-subscription")
-    url = reverse("subscriptions:event-type-edit", args=[code.name])
+    url = reverse("dashboard:event-type-edit", args=[code.name])
     page = staff_client.get(url)
     assert "read-only" in page.content.decode() and "form" not in page.context
     staff_client.post(url, {"description": "hijacked", "method": "PUT", "schema": "{}"})
-    staff_client.post(reverse("subscriptions:event-type-archive", args=[code.name]))
+    staff_client.post(reverse("dashboard:event-type-archive", args=[code.name]))
     code.refresh_from_db()
     assert code.description != "hijacked" and code.method == "POST" and not code.archived
 
@@ -172,13 +172,13 @@ def test_audit_log_lists_entries_newest_first_with_filters(staff_client, staff, 
             object_type="endpoint",
             object_id=str(endpoint.uid),
         )
-    first = staff_client.get(reverse("subscriptions:audit-log"))
+    first = staff_client.get(reverse("dashboard:audit-log"))
     assert [e.action for e in first.context["entries"]] == ["endpoint.enabled", "endpoint.paused"]
     older = staff_client.get(
-        reverse("subscriptions:audit-log"), {"before": first.context["next_before"]}
+        reverse("dashboard:audit-log"), {"before": first.context["next_before"]}
     )
     assert [e.action for e in older.context["entries"]] == ["endpoint.created"]
-    paused = staff_client.get(reverse("subscriptions:audit-log"), {"action": "endpoint.paused"})
+    paused = staff_client.get(reverse("dashboard:audit-log"), {"action": "endpoint.paused"})
     assert [e.action for e in paused.context["entries"]] == ["endpoint.paused"]
 
 

@@ -28,7 +28,7 @@ def test_demo_users_can_sign_in_with_the_printed_credentials(client):
     call_command("load_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     response = client.post(reverse("login"), {"username": "alice", "password": "hookhub-alice"})
     assert response.status_code == 302
-    assert response.url == reverse("subscriptions:endpoint-list")
+    assert response.url == reverse("dashboard:endpoint-list")
 
 
 def test_code_declared_new_subscription_is_synced_with_its_three_fields():
@@ -43,7 +43,7 @@ def test_code_declared_new_subscription_is_synced_with_its_three_fields():
 
 
 def test_dashboard_requires_login(client):
-    url = reverse("subscriptions:endpoint-list")
+    url = reverse("dashboard:endpoint-list")
     response = client.get(url)
     assert response.status_code == 302
     assert response.url == f"{reverse('login')}?next={url}"
@@ -63,7 +63,7 @@ def test_signed_in_user_sees_only_their_endpoints(owner_client, owner, outsider)
 
     mine = EndpointFactory(owner=owner, url="https://mine.example.com/hook")
     EndpointFactory(owner=outsider, url="https://theirs.example.com/hook")
-    response = owner_client.get(reverse("subscriptions:endpoint-list"))
+    response = owner_client.get(reverse("dashboard:endpoint-list"))
     assert response.status_code == 200
     assert mine.url in response.content.decode()
     assert "theirs.example.com" not in response.content.decode()

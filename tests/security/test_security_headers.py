@@ -28,7 +28,7 @@ def directives(header: str) -> dict[str, list[str]]:
 
 def test_pages_send_csp_without_inline_scripts_and_the_usual_headers(client, owner):
     client.force_login(owner)
-    for url in (reverse("login"), reverse("subscriptions:endpoint-list")):
+    for url in (reverse("login"), reverse("dashboard:endpoint-list")):
         response = client.get(url)
         assert response.status_code == 200, url
         policy = directives(response["Content-Security-Policy"])

@@ -31,7 +31,7 @@ VOLATILE_COLUMNS = {"subscriptions_apitoken": {"last_used_at"}}
 
 @dataclass(frozen=True)
 class Route:
-    name: str  # namespaced, e.g. "subscriptions:endpoint-detail"
+    name: str  # namespaced, e.g. "dashboard:endpoint-detail"
     pattern: str  # the full pattern text, for messages and for guessing parameter kinds
     params: tuple[str, ...]
 

@@ -54,22 +54,22 @@ def _last_audit_id() -> int:
 def _endpoint_via_dashboard(user, a: EventType, b: EventType) -> list[dict]:
     client = _browser(user)
     response = client.post(
-        reverse("subscriptions:endpoint-create"),
+        reverse("dashboard:endpoint-create"),
         {"url": URL, "description": "first", "event_types": [a.pk], "headers_text": "X-Team: a"},
     )
     assert response.status_code == 302
     endpoint = Endpoint.objects.get(url=URL)
     rows = [_endpoint_row(endpoint)]
-    edit = reverse("subscriptions:endpoint-edit", args=[endpoint.uid])
+    edit = reverse("dashboard:endpoint-edit", args=[endpoint.uid])
     form = {"url": URL, "description": "second", "event_types": [a.pk, b.pk]}
     assert client.post(edit, {**form, "headers_text": "X-Team: b"}).status_code == 302
     rows.append(_endpoint_row(endpoint))
-    client.post(reverse("subscriptions:endpoint-pause", args=[endpoint.uid]))
+    client.post(reverse("dashboard:endpoint-pause", args=[endpoint.uid]))
     rows.append(_endpoint_row(endpoint))
-    client.post(reverse("subscriptions:endpoint-resume", args=[endpoint.uid]))
+    client.post(reverse("dashboard:endpoint-resume", args=[endpoint.uid]))
     rows.append(_endpoint_row(endpoint))
-    client.post(reverse("subscriptions:secret-rotate", args=[endpoint.uid]))
-    client.post(reverse("subscriptions:endpoint-delete", args=[endpoint.uid]))
+    client.post(reverse("dashboard:secret-rotate", args=[endpoint.uid]))
+    client.post(reverse("dashboard:endpoint-delete", args=[endpoint.uid]))
     assert not Endpoint.objects.filter(pk=endpoint.pk).exists()
     return rows
 
@@ -181,12 +181,12 @@ def _type_row(name: str) -> dict:
 def _type_via_dashboard(staff, name: str) -> list[dict]:
     client = _browser(staff)
     form = {"name": name, "description": "first", "method": "POST", "schema": "", "example": ""}
-    assert client.post(reverse("subscriptions:event-type-create"), form).status_code == 302
+    assert client.post(reverse("dashboard:event-type-create"), form).status_code == 302
     rows = [_type_row(name)]
-    edit = reverse("subscriptions:event-type-edit", args=[name])
+    edit = reverse("dashboard:event-type-edit", args=[name])
     assert client.post(edit, {**form, "description": "second"}).status_code == 302
     rows.append(_type_row(name))
-    client.post(reverse("subscriptions:event-type-archive", args=[name]))
+    client.post(reverse("dashboard:event-type-archive", args=[name]))
     rows.append(_type_row(name))
     return rows
 

@@ -103,7 +103,7 @@ def test_an_example_that_breaks_the_schema_is_refused_with_one_message(staff, cl
         "schema": '{"type": "object", "properties": {"id": {"type": "integer"}}}',
         "example": '{"id": "seven"}',
     }
-    response = client.post(reverse("subscriptions:event-type-create"), form)
+    response = client.post(reverse("dashboard:event-type-create"), form)
     dashboard_errors = response.context["form"].errors["example"]
     from tests.services.test_parity import _api
 

@@ -95,7 +95,7 @@ def bulk_replay(request: HttpRequest) -> HttpResponse:
             deliveries, actor=request.user, filters=form.as_filters(), request=request
         )
         messages.success(request, f"Replaying {job.total} failed deliveries in the background.")
-        return redirect("deliveries:replay-job", uid=job.uid)
+        return redirect("dashboard:replay-job", uid=job.uid)
     query = request.GET.copy()
     return render(
         request,
@@ -136,5 +136,5 @@ def endpoint_enable(request: HttpRequest, uid) -> HttpResponse:
         messages.info(request, f"{endpoint.url} is already enabled.")
     next_url = request.POST.get("next", "")
     if next_url in ("failures", "overview"):
-        return redirect(f"deliveries:review-{next_url}")
-    return redirect("deliveries:review-overview")
+        return redirect(f"dashboard:review-{next_url}")
+    return redirect("dashboard:review-overview")

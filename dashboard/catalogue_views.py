@@ -1,4 +1,4 @@
-"""Staff pages owned by `subscriptions`: the event-type catalogue editor and the audit log."""
+"""Staff pages for the event-type catalogue editor and the audit log."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def event_type_create(request: HttpRequest) -> HttpResponse:
             form.event_type_values(), actor=request.user, request=request
         )
         messages.success(request, f"Event type {event_type.name} created.")
-        return redirect("subscriptions:event-type-list")
+        return redirect("dashboard:event-type-list")
     return render(request, "subscriptions/event_type_form.html", {"form": form, "event_type": None})
 
 
@@ -45,7 +45,7 @@ def event_type_edit(request: HttpRequest, name: str) -> HttpResponse:
             event_type, form.event_type_values(), actor=request.user, request=request
         )
         messages.success(request, f"Event type {event_type.name} saved.")
-        return redirect("subscriptions:event-type-list")
+        return redirect("dashboard:event-type-list")
     return render(
         request, "subscriptions/event_type_form.html", {"form": form, "event_type": event_type}
     )
@@ -62,10 +62,10 @@ def event_type_archive(request: HttpRequest, name: str) -> HttpResponse:
         )
     except ValidationError:
         messages.error(request, f"{name} is declared in code; remove it there to retire it.")
-        return redirect("subscriptions:event-type-list")
+        return redirect("dashboard:event-type-list")
     verb = "archived" if event_type.archived else "restored"
     messages.success(request, f"Event type {name} {verb}.")
-    return redirect("subscriptions:event-type-list")
+    return redirect("dashboard:event-type-list")
 
 
 @staff_required

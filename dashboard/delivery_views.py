@@ -1,6 +1,6 @@
-"""Subscriber pages that act on deliveries: send a test, the delivery log,
-a delivery's attempts, replay. Every object is looked up through `subscriptions.access`;
-every state change goes through `deliveries.actions` (never the transport)."""
+"""Subscriber pages that act on deliveries: send a test, the delivery log, a delivery's
+attempts, replay. Objects are looked up through `subscriptions.access` and
+`deliveries.access`; every change goes through `deliveries.actions` (never the transport)."""
 
 from __future__ import annotations
 
@@ -30,12 +30,12 @@ def send_test(request: HttpRequest, uid) -> HttpResponse:
     if not form.is_valid():
         for error in form.errors.get("event_type", []):
             messages.error(request, f"Test not sent: {error}")
-        return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+        return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
     delivery = actions.send_test(
         endpoint, form.cleaned_data["event_type"], actor=request.user, request=request
     )
     messages.success(request, f"Test {form.cleaned_data['event_type'].name} event sent.")
-    return redirect("deliveries:delivery-detail", uid=delivery.uid)
+    return redirect("dashboard:delivery-detail", uid=delivery.uid)
 
 
 @login_required
@@ -84,4 +84,4 @@ def delivery_replay(request: HttpRequest, uid) -> HttpResponse:
         messages.error(request, f"Not replayed: {refused}")
     else:
         messages.success(request, "Replay sent. The new attempt uses the same webhook-id.")
-    return redirect("deliveries:delivery-detail", uid=delivery.uid)
+    return redirect("dashboard:delivery-detail", uid=delivery.uid)

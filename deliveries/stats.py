@@ -1,18 +1,12 @@
-"""Delivery figures for pages owned by `subscriptions` (which never imports `deliveries`):
-the endpoint list's success rate, 24 h chart and last delivery, an endpoint's recent
-deliveries."""
+"""Delivery figures for the dashboard's endpoint pages: the endpoint list's success rate,
+24 h chart and last delivery, an endpoint's recent deliveries."""
 
 from __future__ import annotations
-
-from django import template
 
 from deliveries import charts
 from deliveries.models import Delivery
 
-register = template.Library()
 
-
-@register.simple_tag
 def endpoint_health(endpoints) -> dict[int, dict]:
     """{endpoint id: {"rate", "chart", "last"}} for every endpoint: two queries for the
     charts (the rolled-up rows, the live hours), one per endpoint for the newest delivery."""
@@ -46,13 +40,8 @@ def endpoint_health(endpoints) -> dict[int, dict]:
     }
 
 
-@register.filter
-def lookup(mapping, key):
-    return (mapping or {}).get(key)
-
-
-@register.simple_tag
 def recent_deliveries(endpoint, limit: int = 10) -> list:
+    """The endpoint's newest deliveries, for its page."""
     return list(
         Delivery.objects.filter(endpoint=endpoint)
         .select_related("event__event_type")

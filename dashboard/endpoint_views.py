@@ -1,9 +1,5 @@
-"""The subscriber dashboard's endpoint pages.
-
-Pages that act on deliveries (send test, delivery log) live in
-`deliveries/views.py`, because `subscriptions` never imports `deliveries`; the templates
-link both, and the delivery figures on these pages come from `deliveries`' template tags.
-"""
+"""A subscriber's endpoint pages and the event catalogue. Every change goes through
+subscriptions.services; the delivery figures come from deliveries.stats."""
 
 from __future__ import annotations
 
@@ -17,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from deliveries import stats
 from subscriptions import access, services
 from subscriptions.forms import EndpointForm, SendTestForm
 from subscriptions.models import EventType
@@ -24,12 +21,14 @@ from subscriptions.models import EventType
 
 @login_required
 def endpoint_list(request: HttpRequest) -> HttpResponse:
-    endpoints = (
+    endpoints = list(
         access.endpoints_for(request.user)
         .prefetch_related("event_types")
         .order_by("-created_at", "-id")
     )
-    return render(request, "subscriptions/endpoint_list.html", {"endpoints": endpoints})
+    health = stats.endpoint_health(endpoints)
+    rows = [(endpoint, health[endpoint.pk]) for endpoint in endpoints]
+    return render(request, "subscriptions/endpoint_list.html", {"rows": rows})
 
 
 def _detail_context(request: HttpRequest, endpoint, **extra) -> dict:
@@ -41,6 +40,7 @@ def _detail_context(request: HttpRequest, endpoint, **extra) -> dict:
         "endpoint": endpoint,
         "test_form": SendTestForm(),
         "grace_active": grace_active,
+        "recent": stats.recent_deliveries(endpoint),
         **extra,
     }
 
@@ -59,7 +59,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
             request.user, form.endpoint_values(), actor=request.user, request=request
         )
         messages.success(request, "Endpoint added. Copy its signing secret from this page.")
-        return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+        return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
     return render(request, "subscriptions/endpoint_form.html", {"form": form, "endpoint": None})
 
 
@@ -72,7 +72,7 @@ def endpoint_edit(request: HttpRequest, uid) -> HttpResponse:
             endpoint, form.endpoint_values(), actor=request.user, request=request
         )
         messages.success(request, "Endpoint saved.")
-        return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+        return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
     return render(request, "subscriptions/endpoint_form.html", {"form": form, "endpoint": endpoint})
 
 
@@ -82,7 +82,7 @@ def endpoint_delete(request: HttpRequest, uid) -> HttpResponse:
     if request.method == "POST":
         services.delete_endpoint(endpoint, actor=request.user, request=request)
         messages.success(request, f"Endpoint {endpoint.url} deleted.")
-        return redirect("subscriptions:endpoint-list")
+        return redirect("dashboard:endpoint-list")
     return render(request, "subscriptions/endpoint_confirm_delete.html", {"endpoint": endpoint})
 
 
@@ -96,7 +96,7 @@ def endpoint_pause(request: HttpRequest, uid) -> HttpResponse:
         )
     else:
         messages.info(request, "This endpoint is already paused.")
-    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+    return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
 
 
 @login_required
@@ -107,7 +107,7 @@ def endpoint_resume(request: HttpRequest, uid) -> HttpResponse:
         messages.success(request, "Endpoint enabled. New events are sent to it again.")
     else:
         messages.info(request, "This endpoint is already enabled.")
-    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+    return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
 
 
 @never_cache
@@ -132,7 +132,7 @@ def secret_rotate(request: HttpRequest, uid) -> HttpResponse:
         request,
         f"New signing secret created. The old one keeps signing until {until:%Y-%m-%d %H:%M %Z}.",
     )
-    return redirect("subscriptions:endpoint-detail", uid=endpoint.uid)
+    return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
 
 
 @login_required
