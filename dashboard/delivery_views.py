@@ -14,12 +14,9 @@ from django.views.decorators.http import require_POST
 from deliveries import actions
 from deliveries.access import deliveries_for, get_delivery_or_404
 from deliveries.forms import DeliveryFilterForm
-from deliveries.models import Delivery
 from subscriptions import access
 from subscriptions.forms import SendTestForm
 from subscriptions.paging import keyset_page
-
-WAITING = (Delivery.Status.PENDING, Delivery.Status.SENDING)
 
 
 @login_required
@@ -30,12 +27,12 @@ def send_test(request: HttpRequest, uid) -> HttpResponse:
     if not form.is_valid():
         for error in form.errors.get("event_type", []):
             messages.error(request, f"Test not sent: {error}")
-        return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
+        return redirect(endpoint)
     delivery = actions.send_test(
         endpoint, form.cleaned_data["event_type"], actor=request.user, request=request
     )
     messages.success(request, f"Test {form.cleaned_data['event_type'].name} event sent.")
-    return redirect("dashboard:delivery-detail", uid=delivery.uid)
+    return redirect(delivery)
 
 
 @login_required
@@ -68,7 +65,7 @@ def delivery_detail(request: HttpRequest, uid) -> HttpResponse:
         {
             "delivery": delivery,
             "attempts": attempts,
-            "waiting": delivery.status in WAITING,
+            "waiting": not delivery.is_finished,
             "refresh_seconds": settings.HOOKHUB_PENDING_REFRESH,
         },
     )
@@ -84,4 +81,4 @@ def delivery_replay(request: HttpRequest, uid) -> HttpResponse:
         messages.error(request, f"Not replayed: {refused}")
     else:
         messages.success(request, "Replay sent. The new attempt uses the same webhook-id.")
-    return redirect("dashboard:delivery-detail", uid=delivery.uid)
+    return redirect(delivery)

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from deliveries import stats
-from subscriptions import access, services
+from subscriptions import access, services, wire
 from subscriptions.forms import EndpointForm, SendTestForm
 from subscriptions.models import EventType
 
@@ -59,7 +59,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
             request.user, form.endpoint_values(), actor=request.user, request=request
         )
         messages.success(request, "Endpoint added. Copy its signing secret from this page.")
-        return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
+        return redirect(endpoint)
     return render(request, "subscriptions/endpoint_form.html", {"form": form, "endpoint": None})
 
 
@@ -72,7 +72,7 @@ def endpoint_edit(request: HttpRequest, uid) -> HttpResponse:
             endpoint, form.endpoint_values(), actor=request.user, request=request
         )
         messages.success(request, "Endpoint saved.")
-        return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
+        return redirect(endpoint)
     return render(request, "subscriptions/endpoint_form.html", {"form": form, "endpoint": endpoint})
 
 
@@ -96,7 +96,7 @@ def endpoint_pause(request: HttpRequest, uid) -> HttpResponse:
         )
     else:
         messages.info(request, "This endpoint is already paused.")
-    return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
+    return redirect(endpoint)
 
 
 @login_required
@@ -107,7 +107,7 @@ def endpoint_resume(request: HttpRequest, uid) -> HttpResponse:
         messages.success(request, "Endpoint enabled. New events are sent to it again.")
     else:
         messages.info(request, "This endpoint is already enabled.")
-    return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
+    return redirect(endpoint)
 
 
 @never_cache
@@ -132,7 +132,7 @@ def secret_rotate(request: HttpRequest, uid) -> HttpResponse:
         request,
         f"New signing secret created. The old one keeps signing until {until:%Y-%m-%d %H:%M %Z}.",
     )
-    return redirect("dashboard:endpoint-detail", uid=endpoint.uid)
+    return redirect(endpoint)
 
 
 @login_required
@@ -140,11 +140,8 @@ def webhook_catalogue(request: HttpRequest) -> HttpResponse:
     """The events a subscriber can receive, with payloads and a receiver to copy."""
     entries = []
     for event_type in EventType.objects.filter(archived=False).order_by("name"):
-        envelope = {
-            "type": event_type.name,
-            "timestamp": "2026-11-28T10:00:00Z",
-            "data": event_type.example if event_type.example is not None else {},
-        }
+        example = event_type.example if event_type.example is not None else {}
+        envelope = wire.example(event_type.name, example)
         entries.append(
             {
                 "type": event_type,

@@ -23,10 +23,8 @@ from subscriptions.paging import keyset_page
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     buckets = charts.hourly(now=now)
-    pending = Delivery.objects.filter(status=Delivery.Status.PENDING)
-    # Served by the partial index delivery_due_idx (status = pending, on next_attempt_at).
     oldest_due = (
-        pending.filter(next_attempt_at__lte=now)
+        Delivery.objects.due(now)
         .select_related("endpoint", "event__event_type")
         .order_by("next_attempt_at")
         .first()
@@ -46,7 +44,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             ),
             "succeeded_24h": sum(b.succeeded for b in buckets),
             "failed_24h": sum(b.failed for b in buckets),
-            "queue_depth": pending.count(),
+            "queue_depth": Delivery.objects.filter(status=Delivery.Status.PENDING).count(),
+            "retrying": Delivery.objects.failing().count(),
             "oldest_due": oldest_due,
             "disabled_endpoints": disabled.order_by("-disabled_at")[:100],
             "now": now,

@@ -16,7 +16,6 @@ django-q2's sync mode. The SQL behind claim and record is in deliveries.statemen
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from django.utils import timezone
 from deliveries import policy, signing, statements, transport
 from deliveries.models import Attempt, Delivery, Event
 from subscriptions import headers as custom_headers
-from subscriptions import services
+from subscriptions import services, wire
 from subscriptions.models import Endpoint
 
 logger = logging.getLogger(__name__)
@@ -139,16 +138,8 @@ def claim(ids: list[int], *, scheduled: bool) -> list[Delivery]:
 
 
 def wire_body(event: Event) -> bytes:
-    """The JSON every receiver gets: the same bytes on every try of an event."""
-    return json.dumps(
-        {
-            "type": event.event_type.name,
-            "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
-            "data": event.payload,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode()
+    """The JSON every receiver gets (subscriptions.wire): the same bytes on every try."""
+    return wire.body(event.event_type.name, event.created_at, event.payload)
 
 
 _secrets_cache: dict[tuple, list[str]] = {}

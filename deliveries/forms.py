@@ -95,7 +95,7 @@ class FailureFilterForm(_RangeMixin):
 
     def apply(self, queryset):
         data = self.cleaned_data
-        queryset = queryset.filter(status=Delivery.Status.FAILED)
+        queryset = queryset.failed()
         if data.get("endpoint"):
             queryset = queryset.filter(endpoint__uid=data["endpoint"])
         if data.get("owner"):

@@ -5,6 +5,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
 
 from deliveries.ids import new_message_id
 from subscriptions.models import Endpoint, EventType
@@ -40,6 +42,33 @@ class Event(models.Model):
         return self.uid
 
 
+class DeliveryQuerySet(models.QuerySet):
+    """The states the engine, the review pages and retention ask about, each named once
+    (with the index that serves it)."""
+
+    def due(self, now=None):
+        """Pending and due now (delivery_due_idx)."""
+        return self.filter(
+            status=Delivery.Status.PENDING, next_attempt_at__lte=now or timezone.now()
+        )
+
+    def stuck(self, now=None):
+        """Sending, but the worker's lease has lapsed: it was killed (delivery_stuck_idx)."""
+        return self.filter(status=Delivery.Status.SENDING, claimed_until__lt=now or timezone.now())
+
+    def in_flight(self):
+        """Not finished: pending (due or waiting for a retry) or being sent."""
+        return self.filter(status__in=Delivery.UNFINISHED)
+
+    def failing(self):
+        """Still retrying after at least one failed attempt."""
+        return self.filter(status=Delivery.Status.PENDING, attempt_count__gt=0)
+
+    def failed(self):
+        """Out of retries: the dead letters staff review and replay."""
+        return self.filter(status=Delivery.Status.FAILED)
+
+
 class Delivery(models.Model):
     """One event to one endpoint. The row is the truth; a queued task is only a hint."""
 
@@ -49,6 +78,8 @@ class Delivery(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+
+    UNFINISHED = (Status.PENDING, Status.SENDING)
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # No single-column FK indexes: delivery_event_endpoint_uniq leads with event and
@@ -74,6 +105,8 @@ class Delivery(models.Model):
     last_error_class = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -104,6 +137,17 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} -> {self.endpoint_id} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("dashboard:delivery-detail", args=[self.uid])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in self.UNFINISHED
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
 
 
 class Attempt(models.Model):

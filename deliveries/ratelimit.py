@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import redis.asyncio
 from django.conf import settings
 from django.db import connection
 
@@ -44,8 +45,6 @@ return {1, math.floor(wait * 1000000)}
 
 class RedisSlots:
     def __init__(self, url: str) -> None:
-        import redis.asyncio
-
         self._redis = redis.asyncio.Redis.from_url(url)
         self._script = self._redis.register_script(_RESERVE)
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
+from django_q.models import Schedule
 
 from deliveries import heartbeat
 from deliveries.models import Attempt, Delivery, Event, HourlyAttempts
@@ -23,7 +24,6 @@ from deliveries.models import Attempt, Delivery, Event, HourlyAttempts
 SCHEDULE_NAME = "hookhub-prune-deliveries"
 SCHEDULE_FUNC = "deliveries.retention.scheduled_prune"
 # Deliveries in these states may still send: their events are kept whatever their age.
-ACTIVE = (Delivery.Status.PENDING, Delivery.Status.SENDING)
 
 
 @dataclass
@@ -52,7 +52,9 @@ def _windows(queryset, batch_size: int):
 
 
 def expired_events(before: datetime):
-    return Event.objects.filter(created_at__lt=before).exclude(deliveries__status__in=ACTIVE)
+    return Event.objects.filter(created_at__lt=before).exclude(
+        deliveries__status__in=Delivery.UNFINISHED
+    )
 
 
 def prune(
@@ -89,9 +91,9 @@ def prune(
             # again and keeps its event.
             list(Delivery.objects.select_for_update().filter(event_id__in=candidates).values("pk"))
             busy = set(
-                Delivery.objects.filter(event_id__in=candidates, status__in=ACTIVE).values_list(
-                    "event_id", flat=True
-                )
+                Delivery.objects.in_flight()
+                .filter(event_id__in=candidates)
+                .values_list("event_id", flat=True)
             )
             doomed = [pk for pk in candidates if pk not in busy]
             attempts, _ = Attempt.objects.filter(delivery__event_id__in=doomed).delete()
@@ -122,7 +124,6 @@ def next_daily_run(now: datetime | None = None) -> datetime:
 def ensure_schedule(**kwargs) -> None:
     """Create the daily prune Schedule once (post_migrate): running migrate again, or on
     every host, leaves one row, and keeps its next run time."""
-    from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
         name=SCHEDULE_NAME,

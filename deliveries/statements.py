@@ -27,7 +27,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 
-from django.db import models
+import psycopg
+from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from deliveries.models import Attempt, Delivery, Event
@@ -47,7 +48,6 @@ def cursor(db: BaseDatabaseWrapper):
     prepare them), wrapped by Django like any cursor; elsewhere Django's own cursor."""
     if db.vendor != "postgresql":
         return db.cursor()
-    import psycopg
 
     db.close_if_health_check_failed()
     db.ensure_connection()
@@ -170,7 +170,6 @@ def claim_sql(db_alias: str, *, scheduled: bool, durable: bool, count: int = 0) 
     worker holds) and returns the joined rows, with a relaxed commit unless `durable`.
     SQLite: the UPDATE ... RETURNING id for `count` ids (its writers are serialised, so
     there is nothing to skip). Params: claim_params, with the ids after the SET values."""
-    from django.db import connections
 
     db = connections[db_alias]
     table = _q(db, Delivery._meta.db_table)
@@ -198,7 +197,6 @@ def claim_sql(db_alias: str, *, scheduled: bool, durable: bool, count: int = 0) 
 
 @cache
 def fetch_claimed_sql(db_alias: str, count: int) -> str:
-    from django.db import connections
 
     db = connections[db_alias]
     marks = ", ".join(["%s"] * count)
@@ -251,7 +249,6 @@ def claim_due_sql(db_alias: str, *, durable: bool) -> str:
     slow endpoint does not hide everyone else's due rows. On PostgreSQL the window itself
     skips rows another worker's claim holds, so two workers claiming at once take two
     different windows instead of one getting nothing. Params: claim_due_params."""
-    from django.db import connections
 
     db = connections[db_alias]
     table = _q(db, Delivery._meta.db_table)
@@ -405,14 +402,12 @@ def _outcome_update(db: BaseDatabaseWrapper) -> str:
 
 @cache
 def insert_attempt_sql(db_alias: str) -> str:
-    from django.db import connections
 
     return _attempt_insert(connections[db_alias])
 
 
 @cache
 def update_outcome_sql(db_alias: str) -> str:
-    from django.db import connections
 
     return _outcome_update(connections[db_alias])
 
@@ -422,7 +417,6 @@ def record_one_sql(db_alias: str, *, durable: bool) -> str:
     """PostgreSQL: one attempt and its delivery's outcome in one statement. A statement is
     its own transaction (or joins the caller's), so both rows commit together or not at all.
     Params: attempt_params + outcome_params."""
-    from django.db import connections
 
     db = connections[db_alias]
     tail = "1" if durable else RELAXED_COMMIT
@@ -445,7 +439,6 @@ def fan_out_sql(db_alias: str, subscribed_sql: str) -> str:
     """PostgreSQL: the event and one delivery per subscribed endpoint, in one statement.
     Returns one row: (event id, [delivery ids]). `subscribed_sql` is the endpoints query,
     compiled by the ORM from Endpoint.objects.subscribed_to (one definition of "subscribed")."""
-    from django.db import connections
 
     db = connections[db_alias]
     event_fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
@@ -516,7 +509,6 @@ def fan_out_many_sql(db_alias: str, endpoints_sql: str) -> str:
     """INSERT ... SELECT of the deliveries for the event ids (one array parameter) crossed
     with the endpoints `endpoints_sql` selects (a column `id`), ordered so each event's
     deliveries get consecutive ids (publish_many)."""
-    from django.db import connections
 
     db = connections[db_alias]
     q = db.ops.quote_name
@@ -552,7 +544,6 @@ def publish_many_sql(db_alias: str, subscribed_sql: str) -> str:
     independent of N). Returns (event id, event uid, NULL) for each event and
     (event id, NULL, delivery id) for each delivery. Params: publish_many_params, then the
     subscription query's."""
-    from django.db import connections
 
     db = connections[db_alias]
     fields = _event_insert_fields()

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 def rescue_stuck(now: datetime | None = None) -> int:
     """Deliveries left in "sending" past their lease (the worker died): due again now."""
     now = now or timezone.now()
-    return Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_until__lt=now).update(
+    return Delivery.objects.stuck(now).update(
         status=Delivery.Status.PENDING, next_attempt_at=now, claimed_until=None, updated_at=now
     )
 

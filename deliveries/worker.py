@@ -12,6 +12,7 @@ import signal
 import threading
 
 from django.db import connections
+from django_q.cluster import Cluster
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,6 @@ class Worker:
         signal.signal(signal.SIGINT, self.stop)
 
     def run(self) -> None:
-        from django_q.cluster import Cluster
 
         self._handle_signals()
         # The cluster forks: no parent database connection may be shared with children.

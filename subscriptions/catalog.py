@@ -21,7 +21,12 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils.module_loading import autodiscover_modules
+from drf_spectacular.plumbing import ComponentRegistry, build_mocked_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+
+from subscriptions.models import EventType, first_line
+from subscriptions.schemas import map_refs
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +65,7 @@ class WebhookRegistry:
                 method=method,
                 serializer_class=serializer_class,
                 description=doc,
-                summary=summary or (doc.splitlines()[0] if doc else name),
+                summary=summary or first_line(doc) or name,
                 example=example,
                 version=version,
             )
@@ -97,8 +102,6 @@ def autodiscover() -> None:
 def body_schema_view(serializer_class, registry):
     """A drf-spectacular view whose request body is `serializer_class`: how a serializer
     that no API view uses gets mapped to a schema (and its components into `registry`)."""
-    from drf_spectacular.plumbing import build_mocked_view
-    from drf_spectacular.utils import extend_schema
 
     return build_mocked_view(
         method="POST",
@@ -112,7 +115,6 @@ def serializer_json_schema(serializer_class) -> dict:
     """The JSON Schema of a serializer's request body, as drf-spectacular renders it.
 
     Nested serializers are inlined so the stored schema stands alone (no `$ref`s)."""
-    from drf_spectacular.plumbing import ComponentRegistry
 
     registry = ComponentRegistry()
     view = body_schema_view(serializer_class, registry)
@@ -122,22 +124,20 @@ def serializer_json_schema(serializer_class) -> dict:
 
 
 def _inline_refs(node, components: dict):
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-            return _inline_refs(components[ref.rsplit("/", 1)[1]], components)
-        return {key: _inline_refs(value, components) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_inline_refs(item, components) for item in node]
-    return node
+    prefix = "#/components/schemas/"
+
+    def inline(ref: str, _path: tuple):
+        if ref.startswith(prefix):
+            return _inline_refs(components[ref[len(prefix) :]], components)
+        return ref
+
+    return map_refs(node, inline)
 
 
 def sync(registry: WebhookRegistry | None = None) -> dict[str, int]:
     """Write code-declared webhooks into EventType rows; archive code rows no longer declared.
 
     Admin-created rows are never touched. Returns counts for the caller to report."""
-    from subscriptions.models import EventType
-
     registry = registry or webhooks
     counts = {"created": 0, "updated": 0, "archived": 0}
     with transaction.atomic():

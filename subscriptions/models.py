@@ -8,11 +8,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from subscriptions import secrets
 from subscriptions.addresses import validate_endpoint_url
 from subscriptions.headers import validate_headers
+
+
+def first_line(text: str | None) -> str:
+    """A description's or docstring's first line: the summary lists and documents show."""
+    lines = (text or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
 
 
 class EventType(models.Model):
@@ -50,9 +57,7 @@ class EventType(models.Model):
 
     @property
     def summary(self) -> str:
-        """The description's first line, for lists and labels."""
-        lines = (self.description or "").strip().splitlines()
-        return lines[0].strip() if lines else ""
+        return first_line(self.description)
 
 
 class EndpointQuerySet(models.QuerySet):
@@ -116,6 +121,9 @@ class Endpoint(models.Model):
         if not self.secret_encrypted:
             self.secret_encrypted = secrets.encrypt(secrets.generate_secret())
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("dashboard:endpoint-detail", args=[self.uid])
 
     @property
     def secret(self) -> str:

@@ -19,9 +19,11 @@ from typing import Any
 from django.db import DatabaseError
 from django.db.models import Count, Max, Q
 
+from subscriptions import wire
 from subscriptions.catalog import body_schema_view
 from subscriptions.catalog import webhooks as declared_webhooks
 from subscriptions.models import EventType
+from subscriptions.schemas import map_refs
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +65,6 @@ RESPONSES = {
     }
 }
 
-EXAMPLE_TIMESTAMP = "2026-11-28T10:00:00Z"
-
 
 def catalogue_fingerprint() -> tuple:
     """Changes whenever an event type is added, archived, restored or edited, so a cached
@@ -80,18 +80,7 @@ def catalogue_fingerprint() -> tuple:
 
 def _rebase_refs(node: Any, base: str) -> Any:
     """Point a stored schema's local `$ref`s (`#/$defs/x`) at where it sits in the document."""
-    if isinstance(node, dict):
-        return {
-            key: (
-                base + value[1:]
-                if key in ("$ref", "$dynamicRef") and isinstance(value, str)
-                else _rebase_refs(value, base)
-            )
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_rebase_refs(item, base) for item in node]
-    return node
+    return map_refs(node, lambda ref, _path: base + ref[1:])
 
 
 def _serializer_ref(serializer_class, registry) -> dict:
@@ -102,19 +91,18 @@ def _serializer_ref(serializer_class, registry) -> dict:
 
 def _data_schema(event_type: EventType, registry, pointer: str) -> dict:
     declared = declared_webhooks.get(event_type.name)
-    if event_type.source == EventType.Source.CODE and declared is not None and registry:
+    if event_type.is_code_declared and declared is not None and registry:
         return _serializer_ref(declared.serializer_class, registry)
     # JSON pointer of `data` inside the document: the stored schema's own `#/...` refs must
     # resolve against it, not against the document's root.
-    return _rebase_refs(copy.deepcopy(event_type.schema or {}), pointer)
+    return _rebase_refs(event_type.schema or {}, pointer)
 
 
 def _summary(event_type: EventType) -> str:
     declared = declared_webhooks.get(event_type.name)
-    if event_type.source == EventType.Source.CODE and declared is not None:
+    if event_type.is_code_declared and declared is not None:
         return declared.summary
-    first_line = (event_type.description or "").strip().splitlines()
-    return first_line[0][:120] if first_line else event_type.name
+    return event_type.summary[:120] or event_type.name
 
 
 def webhook_path_item(event_type: EventType, registry=None) -> dict:
@@ -124,22 +112,11 @@ def webhook_path_item(event_type: EventType, registry=None) -> dict:
         f"#/webhooks/{event_type.name}/{method}/requestBody/content/"
         "application~1json/schema/properties/data"
     )
-    envelope = {
-        "type": "object",
-        "required": ["type", "timestamp", "data"],
-        "properties": {
-            "type": {"type": "string", "const": event_type.name},
-            "timestamp": {"type": "string", "format": "date-time"},
-            "data": _data_schema(event_type, registry, pointer),
-        },
+    media: dict[str, Any] = {
+        "schema": wire.envelope_schema(event_type.name, _data_schema(event_type, registry, pointer))
     }
-    media: dict[str, Any] = {"schema": envelope}
     if event_type.example is not None:
-        media["example"] = {
-            "type": event_type.name,
-            "timestamp": EXAMPLE_TIMESTAMP,
-            "data": event_type.example,
-        }
+        media["example"] = wire.example(event_type.name, event_type.example)
     operation = {
         "operationId": "webhook_" + event_type.name.replace("-", "_"),
         "summary": _summary(event_type),

@@ -7,6 +7,7 @@ receiver whose code generator chokes on the document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -23,16 +24,28 @@ def _path(parts) -> str:
     return "/" + "/".join(str(part) for part in parts) if parts else "the top level"
 
 
-def _refs(node: Any, path: tuple = ()):
+REF_KEYS = ("$ref", "$dynamicRef")
+
+
+def map_refs(node: Any, replace: Callable[[str, tuple], Any], path: tuple = ()) -> Any:
+    """A copy of the JSON value `node` in which each `$ref` / `$dynamicRef` string (at
+    `path`, a tuple of keys and indexes) is swapped for `replace(ref, path)`; when that
+    returns an object, it stands in for the whole object holding the reference. The one
+    walker for checking, re-basing and inlining references."""
     if isinstance(node, dict):
+        result = {}
         for key, value in node.items():
-            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
-                yield path + (key,), value
+            if key in REF_KEYS and isinstance(value, str):
+                swapped = replace(value, (*path, key))
+                if isinstance(swapped, dict):
+                    return swapped
+                result[key] = swapped
             else:
-                yield from _refs(value, path + (key,))
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            yield from _refs(item, path + (index,))
+                result[key] = map_refs(value, replace, (*path, key))
+        return result
+    if isinstance(node, list):
+        return [map_refs(item, replace, (*path, index)) for index, item in enumerate(node)]
+    return node
 
 
 def check_event_schema(schema: Any) -> None:
@@ -50,12 +63,16 @@ def check_event_schema(schema: Any) -> None:
             f"Not a valid JSON Schema (Draft 2020-12): {error.message} "
             f"(at {_path(error.absolute_path)})."
         ) from None
-    for path, ref in _refs(schema):
+
+    def refuse_remote(ref: str, path: tuple) -> str:
         if not ref.startswith("#"):
             raise ValidationError(
                 f'Only references inside the schema are allowed ("#/$defs/..."); '
                 f"{ref!r} at {_path(path)} points elsewhere."
             )
+        return ref
+
+    map_refs(schema, refuse_remote)
     if "$id" in schema:
         raise ValidationError('Leave out "$id": the schema is embedded in the API document.')
 

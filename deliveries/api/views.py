@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deliveries.access import deliveries_for, get_delivery_or_404
+from deliveries.actions import ReplayRefused, replay, send_test
 from deliveries.api.serializers import (
     DeliveryDetailSerializer,
     DeliveryFilterSerializer,
@@ -23,6 +24,13 @@ from deliveries.api.serializers import (
     EventBatchSerializer,
     EventIngestSerializer,
     TestEventSerializer,
+)
+from deliveries.publishing import (
+    PublishError,
+    UnknownEventType,
+    check_batch_size,
+    publish,
+    publish_many,
 )
 from hookhub.api.pagination import NewestFirst
 from hookhub.api.schema import ErrorSerializer
@@ -49,7 +57,6 @@ class EventIngestView(generics.GenericAPIView):
         responses={202: EventAcceptedSerializer},
     )
     def post(self, request):
-        from deliveries.publishing import PublishError, publish
 
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -73,7 +80,6 @@ class EventIngestView(generics.GenericAPIView):
 def publish_error_response(error, data_field: str = "data") -> Response:
     """A PublishError as the API's 400: its message, and each `{path, message}` as a field
     error (unknown types under `type`, payload problems under `data`)."""
-    from deliveries.publishing import UnknownEventType
 
     field = "type" if isinstance(error, UnknownEventType) else data_field
     messages = [
@@ -152,7 +158,6 @@ class EventBatchIngestView(generics.GenericAPIView):
         },
     )
     def post(self, request):
-        from deliveries.publishing import PublishError, check_batch_size, publish_many
 
         items = request.data.get("events") if isinstance(request.data, dict) else None
         try:
@@ -245,7 +250,6 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     )
     @action(detail=True, methods=["post"])
     def replay(self, request, id=None):  # noqa: A002
-        from deliveries.actions import ReplayRefused, replay
 
         delivery = self.get_object()
         try:
@@ -271,8 +275,6 @@ class EndpointTestView(APIView):
         responses={202: DeliverySerializer},
     )
     def post(self, request, id):  # noqa: A002
-        from deliveries.actions import send_test
-        from deliveries.publishing import PublishError
 
         endpoint = access.get_endpoint_or_404(request.user, id)
         serializer = TestEventSerializer(data=request.data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
+from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -74,7 +75,6 @@ def json_not_found(request, exception=None):
             {"detail": "No such API route.", "code": "not_found"},
             status=status.HTTP_404_NOT_FOUND,
         )
-    from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
 
@@ -85,6 +85,5 @@ def json_server_error(request):
             {"detail": "HookHub failed to handle the request.", "code": "server_error"},
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
-    from django.views.defaults import server_error
 
     return server_error(request)

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from deliveries.publishing import publish
 from subscriptions import catalog
 from subscriptions.models import Endpoint, EventType
 
@@ -75,8 +76,6 @@ class Command(BaseCommand):
             defaults={"description": "The demo's built-in inbox", "all_event_types": True},
         )
         if options["publish_sample"]:
-            from deliveries.publishing import publish
-
             # The idempotency key makes a second `make run` publish nothing new.
             publish(
                 "new-subscription",
