@@ -18,9 +18,7 @@ def deliveries_for(user):
     if user.is_staff:
         return queryset
     # The user's endpoint ids as constants, not a join on owner: PostgreSQL then plans the
-    # newest-first page as a range scan of (endpoint, -id) with real per-endpoint row
-    # estimates. With the join it guessed ~1,800 rows for an endpoint holding 250,000 and
-    # sorted them all (1.3 s for the first API page at 1M attempts; see docs/benchmarks.md).
+    # newest-first page from real per-endpoint row estimates (docs/benchmarks.md, "lists").
     endpoint_ids = list(Endpoint.objects.filter(owner=user).values_list("id", flat=True))
     return queryset.filter(endpoint_id__in=endpoint_ids)
 

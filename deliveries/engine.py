@@ -331,12 +331,11 @@ def write_records(
 
     A prepared INSERT and a prepared UPDATE, each sent with executemany (psycopg pipelines
     it: one round trip per batch). Django's bulk_update builds a CASE expression per field
-    and row, which cost more CPU than sending the requests (~9 of 17 s for 1,000 deliveries,
-    profiled), and bulk_create's per-object bookkeeping more than the insert itself.
+    and row, which cost more CPU than sending the requests (docs/benchmarks.md), and
+    bulk_create's per-object bookkeeping more than the insert itself.
 
     The parameters are prepared before the transaction begins: on SQLite it holds the
-    database's only write lock, and preparing a batch's values inside it (~2 ms for 50)
-    made every other writer wait that long."""
+    database's only write lock, and every other writer would wait while they are built."""
     db = connections[DEFAULT_DB_ALIAS]
     attempt_rows = [statements.attempt_params(row, db) for row in attempts]
     outcome_rows = [statements.outcome_params(delivery, db) for delivery in deliveries]

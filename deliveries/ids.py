@@ -17,6 +17,7 @@ def _encode(number: int, length: int) -> str:
 
 
 def new_message_id() -> str:
-    # 48 bits of milliseconds then 72 random bits: ids sort by time, and collide never in practice.
+    # Milliseconds (10 base-32 digits) then 70 random bits (14): ids sort by time and never
+    # collide in practice.
     millis = int(time.time() * 1000)
     return "msg_" + _encode(millis, 10) + _encode(secrets.randbits(70), 14)

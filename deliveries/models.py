@@ -165,7 +165,6 @@ class Attempt(models.Model):
         TLS = "tls", "The TLS handshake failed"
         TIMEOUT = "timeout", "The receiver did not answer in time"
         BLOCKED_ADDRESS = "blocked-address", "The address is not allowed (private or internal)"
-        TOO_LARGE = "too-large", "The response was larger than allowed"
         HTTP_STATUS = "http-status", "The receiver answered with a non-2xx status"
         INVALID_URL = "invalid-url", "The endpoint URL is not valid"
         CONNECTION_RESET = "reset", "The connection was reset"

@@ -20,7 +20,7 @@ _broker: tuple[int, object] | None = None
 
 
 def broker():
-    """One broker per process: building one per enqueue costs ~10x on Redis."""
+    """One broker per process: building one per enqueue cost far more than the enqueue."""
     global _broker
     if _broker is None or _broker[0] != os.getpid():
         _broker = (os.getpid(), get_broker())
