@@ -38,6 +38,11 @@ def redirect_to(location: str, status: int = 302) -> Reply:
     return Reply(status=status, headers={"Location": location}, body=b"", redirect=location)
 
 
+# How often serve_forever() looks for shutdown(): stop() waits up to this long, and its
+# default of 0.5 s was paid by every test that used a receiver.
+SHUTDOWN_POLL = 0.05
+
+
 class _Server(ThreadingHTTPServer):
     # Workers open hundreds of connections at once; socketserver's default backlog of 5
     # would make most of them wait a second for a SYN retry.
@@ -114,7 +119,11 @@ class Receiver:
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL},
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -174,7 +183,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, reply: Reply) -> None:
         stopping = self.owner.stopping
+        # Stopped mid-answer: hang up (close_connection), or the kept-alive connection would
+        # wait for the client's next request while the client waits for this answer until
+        # its own deadline.
         if reply.delay and stopping.wait(reply.delay):
+            self.close_connection = True
             return
         if reply.reset:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -189,6 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(head[index : index + 1])
                     self.wfile.flush()
                     if stopping.wait(reply.header_drip):
+                        self.close_connection = True
                         return
                 self.wfile.write(reply.body)
             except (BrokenPipeError, ConnectionResetError):
@@ -213,6 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(reply.body[index : index + 1])
                     self.wfile.flush()
                     if stopping.wait(reply.drip):
+                        self.close_connection = True
                         return
             else:
                 self.wfile.write(reply.body)

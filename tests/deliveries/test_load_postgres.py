@@ -7,24 +7,21 @@ import time
 import pytest
 from django.conf import settings
 from django.db import transaction
-from django_q.conf import Conf
 
 from deliveries.models import Delivery
 from deliveries.publishing import publish
 from tests.deliveries.workers import WorkerProcess, is_postgres, wait_until
-from tests.factories import EndpointFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.postgres]
 
 
 def test_1000_events_to_5_endpoints_with_2_workers_all_arrive_once(
-    receiver, event_type, owner, monkeypatch
+    receiver, make_endpoint, real_queue
 ):
     if not is_postgres() or not settings.REDIS_URL:
         pytest.skip("needs DATABASE_URL=postgres://... and REDIS_URL (the scale configuration)")
-    monkeypatch.setattr(Conf, "SYNC", False)
     for index in range(5):
-        EndpointFactory(owner=owner, url=receiver.url(f"/e{index}"), event_types=[event_type])
+        make_endpoint(f"/e{index}")
     workers = [WorkerProcess(HOOKHUB_Q_WORKERS="2") for _ in range(2)]
     try:
         start = time.monotonic()

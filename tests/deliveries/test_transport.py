@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from deliveries import transport
@@ -56,32 +57,38 @@ def test_connection_reset_is_reported(receiver):
 
 @override_settings(HOOKHUB_DELIVERY_DEADLINE=0.5)
 def test_a_receiver_that_never_answers_times_out_at_the_deadline(receiver):
-    receiver.on("/slow", Reply(delay=5))
+    deadline = settings.HOOKHUB_DELIVERY_DEADLINE
+    receiver.on("/slow", Reply(delay=10 * deadline))
     start = time.monotonic()
     result = post(receiver.url("/slow"))
     assert result.error_class == E.TIMEOUT
-    assert time.monotonic() - start < 1.5
+    # Ended by the deadline (twice that again to spare for a loaded machine), long before
+    # the receiver would have answered.
+    assert time.monotonic() - start < 3 * deadline
 
 
 @override_settings(HOOKHUB_DELIVERY_DEADLINE=1.0)
 def test_a_slow_drip_is_cut_off_at_the_deadline(receiver):
-    receiver.on("/drip", Reply(200, body=b"x" * 40, drip=0.2))  # would take 8 s
+    deadline = settings.HOOKHUB_DELIVERY_DEADLINE
+    receiver.on("/drip", Reply(200, body=b"x" * 40, drip=0.2))  # would take 8 x the deadline
     start = time.monotonic()
     result = post(receiver.url("/drip"))
     elapsed = time.monotonic() - start
     assert result.error_class == E.TIMEOUT and not result.succeeded
-    assert 0.9 < elapsed < 1.6, elapsed
+    # Cut off at the deadline (not before, and not when the body would have ended).
+    assert 0.9 * deadline < elapsed < 2 * deadline, elapsed
     assert result.status == 200  # it did start answering
 
 
-@override_settings(HOOKHUB_RESPONSE_BODY_CAP=1024)
+@override_settings(HOOKHUB_RESPONSE_BODY_CAP=1024, HOOKHUB_DELIVERY_DEADLINE=2.0)
 def test_a_50_mb_answer_is_read_only_up_to_the_cap(receiver):
     receiver.on("/huge", Reply(200, huge=50 * 1024 * 1024))
     start = time.monotonic()
     result = post(receiver.url("/huge"))
     assert result.succeeded and result.truncated
     assert len(result.body) == 1024
-    assert time.monotonic() - start < 2  # not 50 MB worth of reading
+    # It stopped reading at the cap: reading all 50 MB could take until the deadline.
+    assert time.monotonic() - start < settings.HOOKHUB_DELIVERY_DEADLINE
 
 
 def test_redirects_are_never_followed(receiver):
@@ -121,13 +128,15 @@ def test_host_header_keeps_the_name_while_connecting_to_the_checked_address(rece
 @override_settings(HOOKHUB_DELIVERY_DEADLINE=1.0)
 def test_headers_dripped_one_byte_at_a_time_are_cut_off_at_the_deadline(receiver):
     # requests' read timeout is per read: without the watchdog this would take ~10 s.
+    deadline = settings.HOOKHUB_DELIVERY_DEADLINE
     receiver.on("/slow-headers", Reply(200, header_drip=0.25))
     start = time.monotonic()
     result = post(receiver.url("/slow-headers"))
     elapsed = time.monotonic() - start
     assert result.error_class == E.TIMEOUT and not result.succeeded
     assert result.status is None
-    assert 0.9 < elapsed < 1.6, elapsed
+    # Cut off at the deadline (not before, and not when the headers would have ended).
+    assert 0.9 * deadline < elapsed < 2 * deadline, elapsed
     assert len(receiver.requests_to("/slow-headers")) == 1
 
 
@@ -135,15 +144,19 @@ def test_headers_dripped_one_byte_at_a_time_are_cut_off_at_the_deadline(receiver
 def test_hundreds_of_requests_share_one_client_and_each_keeps_its_deadline(receiver):
     """A slow receiver's requests end at the deadline while the quick ones, sent on the same
     client at the same time, finish at once: nothing waits for anything else."""
-    receiver.on("/slow", Reply(delay=5))
+    deadline = settings.HOOKHUB_DELIVERY_DEADLINE
+    receiver.on("/slow", Reply(delay=5 * deadline))
     quick = [("POST", receiver.url(f"/quick/{i}"), {}, b"{}") for i in range(200)]
     slow = [("POST", receiver.url("/slow"), {}, b"{}") for _ in range(20)]
     start = time.monotonic()
     results = transport.send_batch(slow + quick)
     elapsed = time.monotonic() - start
     assert all(r.error_class == E.TIMEOUT for r in results[:20])
-    assert all(r.succeeded and r.duration_ms < 900 for r in results[20:])
-    assert 0.9 < elapsed < 3
+    # Each quick one was done before the slow ones' deadline: none waited for them.
+    assert all(r.succeeded and r.duration_ms < 0.9 * deadline * 1000 for r in results[20:])
+    # The batch ends at the slow ones' deadline (twice that again to spare for a loaded
+    # machine and 200 quick requests), not when the slow receiver would have answered.
+    assert 0.9 * deadline < elapsed < 3 * deadline, elapsed
 
 
 def _resolving(monkeypatch, name: str, addresses: list[str]) -> None:

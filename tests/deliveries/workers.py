@@ -14,6 +14,10 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+# What test workers run with unless a test passes its own: short, so retries and repairs
+# happen within a test's patience. Time bounds in the tests are multiples of these.
+POLL_INTERVAL = 0.2
+SWEEP_INTERVAL = 0.25
 
 
 def database_url() -> str:
@@ -43,14 +47,15 @@ class WorkerProcess:
             "DATABASE_URL": database_url(),
             "HOOKHUB_Q_SYNC": "0",
             "HOOKHUB_Q_NAME": settings.Q_CLUSTER["name"],
-            "HOOKHUB_SWEEP_INTERVAL": "0.25",
-            "HOOKHUB_POLL_INTERVAL": "0.2",
+            "HOOKHUB_SWEEP_INTERVAL": str(SWEEP_INTERVAL),
+            "HOOKHUB_POLL_INTERVAL": str(POLL_INTERVAL),
             "HOOKHUB_Q_WORKERS": "1",
             "HOOKHUB_ALLOWED_CIDRS": ",".join(settings.HOOKHUB_ALLOWED_CIDRS),
             **env,
         }
         if settings.REDIS_URL:
             full_env["REDIS_URL"] = settings.REDIS_URL
+        self._terminated = False
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", command],
             cwd=ROOT,
@@ -84,9 +89,16 @@ class WorkerProcess:
             pass
         self.process.wait(timeout=10)
 
+    def terminate(self) -> None:
+        """SIGTERM: a clean stop that lets in-flight deliveries finish; stop() waits for it.
+        Signal several workers first, then stop each, and they drain at the same time."""
+        if self.process.poll() is None and not self._terminated:
+            self.process.send_signal(signal.SIGTERM)
+            self._terminated = True
+
     def stop(self, timeout: float = 20) -> int | None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

@@ -10,13 +10,11 @@ from collections import Counter
 
 import pytest
 from django.db import transaction
-from django_q.conf import Conf
 from standardwebhooks.webhooks import Webhook
 
 from deliveries.models import Attempt, Delivery, Event
 from deliveries.publishing import publish
 from tests.deliveries.workers import WorkerProcess, is_postgres, wait_until
-from tests.factories import EndpointFactory, EventTypeFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.postgres]
 
@@ -32,16 +30,14 @@ LEASE = {
 
 
 def test_two_worker_hosts_deliver_everything_even_when_one_dies(
-    receiver, owner, monkeypatch, settings
+    receiver, make_endpoint, real_queue, settings
 ):
     if not is_postgres() or not settings.REDIS_URL:
         pytest.skip(
             "*** SKIPPED two-host test: needs DATABASE_URL=postgres://... and REDIS_URL "
             "(run `make test-postgres`) ***"
         )
-    monkeypatch.setattr(Conf, "SYNC", False)  # publish() enqueues into the real Redis queue
-    event_type = EventTypeFactory(name="order-paid")
-    endpoint = EndpointFactory(owner=owner, url=receiver.url("/hook"), event_types=[event_type])
+    endpoint = make_endpoint()
     hosts = {
         name: WorkerProcess(HOOKHUB_USER_AGENT=f"HookHub/{name}", **LEASE)
         for name in ("host-a", "host-b")

@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from deliveries.models import Attempt
 from subscriptions.models import ApiToken, AuditEntry, Endpoint
-from tests.factories import EndpointFactory, EventTypeFactory
+from tests.factories import EndpointFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,19 +91,15 @@ def test_database_dump_holds_no_signing_secret_and_no_api_token(owner, staff):
 
 
 def test_delivery_records_audit_and_logs_hold_no_secret(
-    owner, receiver, django_capture_on_commit_callbacks, caplog
+    make_endpoint, receiver, publish_now, caplog
 ):
     """A real delivery to a receiver on 127.0.0.1, with the secret rotated (two signatures):
     the receiver gets the signatures; HookHub's own rows and logs keep none of them."""
-    from deliveries.publishing import publish
-
-    event_type = EventTypeFactory(name="order-paid")
-    endpoint = EndpointFactory(owner=owner, url=receiver.url("/hook"), event_types=[event_type])
+    endpoint = make_endpoint()
     endpoint.rotate_secret()
     secrets_now = endpoint.signing_secrets()
     caplog.set_level(logging.DEBUG)
-    with django_capture_on_commit_callbacks(execute=True):
-        publish("order-paid", {"id": 7})
+    publish_now("order-paid", {"id": 7})
     assert receiver.wait_for(1, timeout=10)
     signature = receiver.requests[0].headers["webhook-signature"]
     assert signature.count("v1,") == 2
@@ -141,9 +137,9 @@ def test_creating_revealing_and_rotating_secrets_leaves_them_out_of_the_audit_lo
     shown.append(rotated.json()["secret"])
     page = Client()
     page.force_login(owner)
-    revealed = page.post(reverse("subscriptions:secret-reveal", kwargs={"uid": uid}))
+    revealed = page.post(reverse("dashboard:secret-reveal", kwargs={"uid": uid}))
     assert revealed.status_code == 200
-    page.post(reverse("subscriptions:secret-rotate", kwargs={"uid": uid}))
+    page.post(reverse("dashboard:secret-rotate", kwargs={"uid": uid}))
     shown.extend(Endpoint.objects.get(uid=uid).signing_secrets())
 
     actions = set(AuditEntry.objects.values_list("action", flat=True))

@@ -105,7 +105,7 @@ def test_an_example_that_breaks_the_schema_is_refused_with_one_message(staff, cl
     }
     response = client.post(reverse("dashboard:event-type-create"), form)
     dashboard_errors = response.context["form"].errors["example"]
-    from tests.services.test_parity import _api
+    from tests.service_layer.test_parity import _api
 
     api = _api(staff)
     body = {"name": "mismatch", "method": "POST", "schema": schema, "example": {"id": "seven"}}
