@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from subscriptions import services
 from subscriptions.access import staff_required
 from subscriptions.forms import AuditFilterForm, EventTypeForm
-from subscriptions.models import AuditEntry, EventType
+from subscriptions.models import AuditEntry, Endpoint, EventType
 from subscriptions.paging import keyset_page
 
 
@@ -52,20 +52,42 @@ def event_type_edit(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @staff_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def event_type_archive(request: HttpRequest, name: str) -> HttpResponse:
-    """Archive or restore an admin-defined type (a toggle)."""
+    """GET: ask before archiving, saying how many endpoints subscribe. POST: archive or
+    restore an admin-defined type; `archived` ("1"/"0") says which, so a second click on a
+    stale page can't undo the first. Without it the POST toggles (older forms, scripts)."""
     event_type = get_object_or_404(EventType, name=name)
-    try:
-        services.set_event_type_archived(
-            event_type, not event_type.archived, actor=request.user, request=request
+    if request.method == "GET":
+        # A code-declared type gets the same page, saying where to retire it instead.
+        return render(
+            request,
+            "subscriptions/event_type_confirm_archive.html",
+            {"event_type": event_type, **_subscribers(event_type)},
         )
+    wanted = request.POST.get("archived")
+    archived = wanted == "1" if wanted in ("0", "1") else not event_type.archived
+    try:
+        services.set_event_type_archived(event_type, archived, actor=request.user, request=request)
     except ValidationError:
         messages.error(request, f"{name} is declared in code; remove it there to retire it.")
         return redirect("dashboard:event-type-list")
     verb = "archived" if event_type.archived else "restored"
     messages.success(request, f"Event type {name} {verb}.")
     return redirect("dashboard:event-type-list")
+
+
+def _subscribers(event_type: EventType) -> dict[str, int]:
+    """Endpoints, in any state, that receive `event_type`: by name or through "all types"."""
+    by_name = event_type.endpoints.count()
+    through_all = Endpoint.objects.filter(all_event_types=True).exclude(event_types=event_type)
+    through_all_count = through_all.count()
+    return {
+        "subscriber_count": by_name + through_all_count,
+        "by_name_count": by_name,
+        "through_all_count": through_all_count,
+        "enabled_count": Endpoint.objects.subscribed_to(event_type).count(),
+    }
 
 
 @staff_required

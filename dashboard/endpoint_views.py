@@ -5,42 +5,64 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from deliveries import stats
+from dashboard.forms import EndpointOwnerFilterForm
+from deliveries import activity, stats
 from subscriptions import access, services, wire
-from subscriptions.forms import EndpointForm, SendTestForm
+from subscriptions.forms import EndpointForm, RotateSecretForm, SendTestForm
 from subscriptions.models import EventType
 
 
 @login_required
 def endpoint_list(request: HttpRequest) -> HttpResponse:
-    endpoints = list(
-        access.endpoints_for(request.user)
-        .prefetch_related("event_types")
-        .order_by("-created_at", "-id")
-    )
+    """Your endpoints; staff see everyone's, with an owner column and an owner filter."""
+    endpoints = access.endpoints_for(request.user)
+    owner_form = None
+    if request.user.is_staff:
+        owner_form = EndpointOwnerFilterForm(request.GET or None)
+        if owner_form.is_bound:
+            endpoints = owner_form.apply(endpoints) if owner_form.is_valid() else endpoints.none()
+    endpoints = list(endpoints.prefetch_related("event_types").order_by("-created_at", "-id"))
     health = stats.endpoint_health(endpoints)
     rows = [(endpoint, health[endpoint.pk]) for endpoint in endpoints]
-    return render(request, "subscriptions/endpoint_list.html", {"rows": rows})
+    return render(
+        request,
+        "subscriptions/endpoint_list.html",
+        {
+            "rows": rows,
+            "owner_form": owner_form,
+            "filtered": bool(owner_form and owner_form.is_bound),
+            "query": request.GET.urlencode() if owner_form else "",
+        },
+    )
 
 
 def _detail_context(request: HttpRequest, endpoint, **extra) -> dict:
-    now = timezone.now()
-    grace_active = bool(
-        endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now
-    )
+    test_form = SendTestForm()
     return {
         "endpoint": endpoint,
-        "test_form": SendTestForm(),
-        "grace_active": grace_active,
+        "test_form": test_form,
+        # For the send-test script, which fills the payload box with the chosen type's.
+        "test_examples": {
+            event_type.name: event_type.example if event_type.example is not None else {}
+            for event_type in test_form.fields["event_type"].queryset
+        },
+        # The replaced secrets still signing, by expiry (the secrets are never shown).
+        "previous_expiries": endpoint.previous_secret_expiries(),
         "recent": stats.recent_deliveries(endpoint),
+        # Skipped while paused or disabled: the "Send the N events missed" offer.
+        "missed": stats.missed_count(endpoint),
+        "activity": activity.endpoint_activity(endpoint.pk),
         **extra,
     }
 
@@ -92,7 +114,9 @@ def endpoint_pause(request: HttpRequest, uid) -> HttpResponse:
     endpoint = access.get_endpoint_or_404(request.user, uid)
     if services.pause_endpoint(endpoint, actor=request.user, request=request):
         messages.success(
-            request, "Endpoint paused. New events are not sent to it until you resume."
+            request,
+            "Endpoint paused. New events are kept for it, not sent, until you resume; "
+            "then you can send them.",
         )
     else:
         messages.info(request, "This endpoint is already paused.")
@@ -104,7 +128,9 @@ def endpoint_pause(request: HttpRequest, uid) -> HttpResponse:
 def endpoint_resume(request: HttpRequest, uid) -> HttpResponse:
     endpoint = access.get_endpoint_or_404(request.user, uid)
     if services.enable_endpoint(endpoint, actor=request.user, request=request):
-        messages.success(request, "Endpoint enabled. New events are sent to it again.")
+        missed = stats.missed_count(endpoint)
+        waiting = f" {missed} missed event{pluralize(missed)} can be sent below." if missed else ""
+        messages.success(request, f"Endpoint enabled. New events are sent to it again.{waiting}")
     else:
         messages.info(request, "This endpoint is already enabled.")
     return redirect(endpoint)
@@ -122,17 +148,50 @@ def secret_reveal(request: HttpRequest, uid) -> HttpResponse:
     return render(request, "subscriptions/endpoint_detail.html", context)
 
 
+@never_cache
 @login_required
 @require_POST
-def secret_rotate(request: HttpRequest, uid) -> HttpResponse:
+def headers_reveal(request: HttpRequest, uid) -> HttpResponse:
+    """The custom headers with their secret values, in this response only, audited as
+    secret_reveal is (subscriptions.headers.is_secret decides which values are masked)."""
     endpoint = access.get_endpoint_or_404(request.user, uid)
-    services.rotate_secret(endpoint, actor=request.user, request=request)
-    until = timezone.localtime(endpoint.previous_secret_expires_at)
-    messages.success(
-        request,
-        f"New signing secret created. The old one keeps signing until {until:%Y-%m-%d %H:%M %Z}.",
-    )
-    return redirect(endpoint)
+    headers = services.reveal_headers(endpoint, actor=request.user, request=request)
+    context = _detail_context(request, endpoint, revealed_headers=headers)
+    return render(request, "subscriptions/endpoint_detail.html", context)
+
+
+@never_cache
+@login_required
+def secret_rotate(request: HttpRequest, uid) -> HttpResponse:
+    """GET: the confirmation page, asking when the current secret stops signing. POST:
+    rotate, then show the new secret in this response only (never in a URL or a redirect),
+    as secret_reveal does; `never_cache` keeps it out of the browser's cache. A refused
+    rotation (too many old secrets still signing) shows the form again with the reason."""
+    endpoint = access.get_endpoint_or_404(request.user, uid)
+    form = RotateSecretForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            secret = services.rotate_secret(
+                endpoint, actor=request.user, request=request, grace=form.grace()
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            until = timezone.localtime(endpoint.replaced_secret_expires_at)
+            if until > timezone.now():
+                old = f"The old one keeps signing until {until:%Y-%m-%d %H:%M %Z}."
+            else:
+                old = "The old one no longer signs."
+            messages.success(request, f"New signing secret created. {old}")
+            context = _detail_context(request, endpoint, revealed_secret=secret, rotated=True)
+            return render(request, "subscriptions/endpoint_detail.html", context)
+    context = {
+        "endpoint": endpoint,
+        "form": form,
+        "previous_expiries": endpoint.previous_secret_expiries(),
+        "limit": settings.HOOKHUB_MAX_PREVIOUS_SECRETS,
+    }
+    return render(request, "subscriptions/secret_rotate_confirm.html", context)
 
 
 @login_required

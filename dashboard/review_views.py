@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -29,6 +30,17 @@ def overview(request: HttpRequest) -> HttpResponse:
         .order_by("next_attempt_at")
         .first()
     )
+    # One partition of the pending rows, so the figures and sentences add up: due now plus
+    # waiting for a later try (a back-off, a rate-limit slot) is every pending delivery.
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    queue_depth = pending.count()
+    due_now = Delivery.objects.due(now).count()
+    next_later = (
+        pending.filter(next_attempt_at__gt=now)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
     disabled = Endpoint.objects.filter(state=Endpoint.State.DISABLED).select_related("owner")
     # With no worker running nothing retries, rescues or rolls up, and no page would say so.
     last_sweep = heartbeat.newest()
@@ -44,7 +56,11 @@ def overview(request: HttpRequest) -> HttpResponse:
             ),
             "succeeded_24h": sum(b.succeeded for b in buckets),
             "failed_24h": sum(b.failed for b in buckets),
-            "queue_depth": Delivery.objects.filter(status=Delivery.Status.PENDING).count(),
+            "queue_depth": queue_depth,
+            "due_now": due_now,
+            "waiting_later": queue_depth - due_now,
+            "next_later": next_later,
+            "sending": Delivery.objects.filter(status=Delivery.Status.SENDING).count(),
             "retrying": Delivery.objects.failing().count(),
             "oldest_due": oldest_due,
             "disabled_endpoints": disabled.order_by("-disabled_at")[:100],
@@ -68,13 +84,29 @@ def _failures(request: HttpRequest) -> tuple[FailureFilterForm, object]:
 
 @staff_required
 def failures(request: HttpRequest) -> HttpResponse:
+    """Two tabs of one list: "Failed" (out of retries, replayable) and "Failing now" (the
+    last attempt failed, retries left), which shows an outage while it is happening."""
     form, deliveries = _failures(request)
     page = keyset_page(deliveries, request)
     return render(
         request,
         "deliveries/review_failures.html",
-        {"form": form, "page": page, "query": page.query},
+        {
+            "form": form,
+            "page": page,
+            "query": page.query,
+            "failing_view": form.is_failing_view,
+            "tab_query": _without(request, "state", "before"),
+        },
     )
+
+
+def _without(request: HttpRequest, *names: str) -> str:
+    """The request's query string without `names` (a tab link keeps the other filters)."""
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
 
 
 @staff_required
@@ -88,6 +120,13 @@ def bulk_replay(request: HttpRequest) -> HttpResponse:
         return render(
             request, "deliveries/review_failures.html", {"form": form, "page": None, "query": ""}
         )
+    if form.is_failing_view:
+        # They retry on their own, spread by jitter; replaying them all at once would hit a
+        # receiver that is just recovering with every one of them in the same second.
+        messages.error(request, "Bulk replay is for failed deliveries; failing ones retry.")
+        query = source.copy()
+        query.pop("csrfmiddlewaretoken", None)
+        return redirect(f"{reverse('dashboard:review-failures')}?{query.urlencode()}")
     deliveries = form.apply(deliveries_for(request.user))
     if request.method == "POST":
         job = actions.start_bulk_replay(
@@ -111,6 +150,7 @@ def bulk_replay(request: HttpRequest) -> HttpResponse:
 @staff_required
 def replay_job(request: HttpRequest, uid) -> HttpResponse:
     job = get_object_or_404(ReplayJob.objects.select_related("created_by"), uid=uid)
+    # Only a queued or running job reloads the page: a finished or failed one never changes.
     running = job.status in (ReplayJob.Status.QUEUED, ReplayJob.Status.RUNNING)
     percent = round(100 * (job.done + job.skipped) / job.total) if job.total else 100
     return render(
@@ -119,6 +159,7 @@ def replay_job(request: HttpRequest, uid) -> HttpResponse:
         {
             "job": job,
             "running": running,
+            "failed": job.status == ReplayJob.Status.FAILED,
             "percent": percent,
             "refresh_seconds": settings.HOOKHUB_PENDING_REFRESH,
         },

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from dashboard import catalogue_views, delivery_views, endpoint_views, review_views
+from dashboard import (
+    catalogue_views,
+    delivery_views,
+    endpoint_views,
+    recover_views,
+    review_views,
+)
 
 app_name = "dashboard"
 
@@ -14,9 +20,13 @@ urlpatterns = [
     path("endpoints/<uuid:uid>/pause/", endpoint_views.endpoint_pause, name="endpoint-pause"),
     path("endpoints/<uuid:uid>/resume/", endpoint_views.endpoint_resume, name="endpoint-resume"),
     path("endpoints/<uuid:uid>/secret/", endpoint_views.secret_reveal, name="secret-reveal"),
+    path("endpoints/<uuid:uid>/headers/", endpoint_views.headers_reveal, name="headers-reveal"),
     path("endpoints/<uuid:uid>/secret/rotate/", endpoint_views.secret_rotate, name="secret-rotate"),
     path("endpoints/<uuid:uid>/test/", delivery_views.send_test, name="send-test"),
     path("endpoints/<uuid:uid>/deliveries/", delivery_views.delivery_log, name="delivery-log"),
+    path("endpoints/<uuid:uid>/send-missed/", delivery_views.send_missed, name="send-missed"),
+    path("endpoints/<uuid:uid>/recover/", recover_views.recover, name="recover"),
+    path("replays/<uuid:uid>/", recover_views.recover_job, name="recover-job"),
     path("deliveries/<uuid:uid>/", delivery_views.delivery_detail, name="delivery-detail"),
     path("deliveries/<uuid:uid>/replay/", delivery_views.delivery_replay, name="delivery-replay"),
     path("webhooks/", endpoint_views.webhook_catalogue, name="webhooks"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from deliveries.models import Delivery
+from deliveries.models import Delivery, ReplayJob
 from subscriptions.models import Endpoint
 
 
@@ -29,3 +29,21 @@ def get_delivery_or_404(user, uid):
         return deliveries_for(user).get(uid=uid)
     except (Delivery.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404("No such delivery.") from None
+
+
+def replay_jobs_for(user):
+    """The bulk replays `user` may watch: those they started; staff see all."""
+    if not user.is_authenticated:
+        return ReplayJob.objects.none()
+    queryset = ReplayJob.objects.select_related("created_by")
+    if user.is_staff:
+        return queryset
+    return queryset.filter(created_by=user)
+
+
+def get_replay_job_or_404(user, uid) -> ReplayJob:
+    """The replay job with public id `uid` if `user` may watch it; 404 otherwise."""
+    try:
+        return replay_jobs_for(user).get(uid=uid)
+    except (ReplayJob.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404("No such replay.") from None

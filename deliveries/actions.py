@@ -1,5 +1,5 @@
-"""What people do to deliveries: test, replay, bulk replay. (Endpoint changes, pause and
-enable included, are subscriptions.services'.)
+"""What people do to deliveries: test, replay, bulk replay, send what a paused endpoint
+missed. (Endpoint changes, pause and enable included, are subscriptions.services'.)
 
 Views and the API call these; none of them send HTTP themselves (a task does). Each one is
 audited. In django-q2 sync mode (tests) the task runs before the call returns.
@@ -11,6 +11,8 @@ re-enabling it; it never retries and never changes the endpoint's state or failu
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
@@ -20,6 +22,8 @@ from deliveries.models import Attempt, Delivery, Event, ReplayJob
 from deliveries.publishing import validate_payload
 from subscriptions import audit
 from subscriptions.models import Endpoint, EventType
+
+logger = logging.getLogger(__name__)
 
 
 class ReplayRefused(Exception):
@@ -96,6 +100,45 @@ def replay(delivery: Delivery, *, actor, request=None) -> Delivery:
     return delivery
 
 
+def send_missed(endpoint: Endpoint, *, actor, since=None, request=None) -> int:
+    """Send what the endpoint missed while paused or disabled by the system: its skipped
+    deliveries (those created from `since` on, if given) become pending and due now, oldest
+    first, each keeping its event's webhook-id, and are retried like any delivery. Returns
+    how many; 0 (and no audit entry) when there were none. Refused (ReplayRefused) unless
+    the endpoint is enabled: a worker would cancel them.
+
+    One conditional UPDATE of skipped rows: two calls at once, or a second click, cannot
+    send a delivery twice (the later one finds it pending, not skipped)."""
+    endpoint.refresh_from_db(fields=["state"])
+    if endpoint.state != Endpoint.State.ENABLED:
+        raise ReplayRefused(
+            f"The endpoint {endpoint.url} is {endpoint.get_state_display().lower()}; "
+            "enable it before sending what it missed."
+        )
+    missed = Delivery.objects.skipped().filter(endpoint=endpoint)
+    if since is not None:
+        missed = missed.filter(created_at__gte=since)
+    now = timezone.now()
+    with transaction.atomic():
+        # Locked first (PostgreSQL), so the ids enqueued are the rows this UPDATE changes.
+        ids = list(missed.select_for_update().order_by("id").values_list("id", flat=True))
+        if not ids:
+            return 0
+        sent = missed.filter(id__lte=ids[-1]).update(
+            status=Delivery.Status.PENDING,
+            trigger=Attempt.Trigger.SCHEDULED,
+            next_attempt_at=now,
+            claimed_until=None,
+            updated_at=now,
+        )
+        details = {"count": sent}
+        if since is not None:
+            details["since"] = since.isoformat()
+        audit.record(actor, "endpoint.missed_sent", endpoint, request=request, **details)
+    _after_commit(lambda: queue.enqueue(ids))
+    return sent
+
+
 def start_bulk_replay(queryset, *, actor, filters, request=None) -> ReplayJob:
     ids = list(queryset.order_by("id").values_list("id", flat=True))
     with transaction.atomic():
@@ -119,22 +162,50 @@ def start_bulk_replay(queryset, *, actor, filters, request=None) -> ReplayJob:
 
 
 def run_replay_job(job_id: int) -> None:
-    """The background half of start_bulk_replay: replay each delivery, count progress."""
+    """The background half of start_bulk_replay: replay each delivery, count progress.
+
+    An unexpected error (a bug, the database gone) ends the job "failed", with a short
+    message and its counts so far; the traceback goes to the log. It is not re-raised: the
+    job row is what people watch, and django-q2 must not run the task again, since the
+    deliveries before the error were replayed already and would be sent twice. Those after
+    it are left as they were; a new bulk replay of the same filters picks them up."""
     job = ReplayJob.objects.select_related("created_by").get(pk=job_id)
     ReplayJob.objects.filter(pk=job.pk).update(status=ReplayJob.Status.RUNNING)
     done = skipped = 0
-    deliveries = Delivery.objects.select_related("endpoint", "event").in_bulk(job.delivery_ids)
-    for position, delivery_id in enumerate(job.delivery_ids, start=1):
-        delivery = deliveries.get(delivery_id)
-        try:
-            if delivery is None:
-                raise ReplayRefused("The delivery no longer exists.")
-            replay(delivery, actor=job.created_by)
-            done += 1
-        except ReplayRefused:
-            skipped += 1
-        if position % 50 == 0:
-            ReplayJob.objects.filter(pk=job.pk).update(done=done, skipped=skipped)
+    try:
+        deliveries = Delivery.objects.select_related("endpoint", "event").in_bulk(job.delivery_ids)
+        for position, delivery_id in enumerate(job.delivery_ids, start=1):
+            delivery = deliveries.get(delivery_id)
+            try:
+                if delivery is None:
+                    raise ReplayRefused("The delivery no longer exists.")
+                replay(delivery, actor=job.created_by)
+                done += 1
+            except ReplayRefused:
+                skipped += 1
+            if position % 50 == 0:
+                ReplayJob.objects.filter(pk=job.pk).update(done=done, skipped=skipped)
+    except Exception as exc:  # noqa: BLE001 - recorded on the job and logged, see above
+        logger.exception(
+            "Replay job %s failed after %s of %s deliveries", job.pk, done + skipped, job.total
+        )
+        ReplayJob.objects.filter(pk=job.pk).update(
+            done=done,
+            skipped=skipped,
+            status=ReplayJob.Status.FAILED,
+            error=_job_error(exc, done + skipped, job.total),
+            finished_at=timezone.now(),
+        )
+        return
     ReplayJob.objects.filter(pk=job.pk).update(
         done=done, skipped=skipped, status=ReplayJob.Status.FINISHED, finished_at=timezone.now()
     )
+
+
+def _job_error(exc: Exception, reached: int, total: int) -> str:
+    """What the job page says about a crash: where it stopped and the error's first line."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    text = f"Stopped after {reached} of {total} deliveries: {exc.__class__.__name__}"
+    text += f": {first_line}" if first_line else "."
+    limit = ReplayJob._meta.get_field("error").max_length
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -149,15 +149,10 @@ SECRETS_CACHE_MAX = 10_000
 def signing_secrets(endpoint: Endpoint, now: datetime) -> list[str]:
     """endpoint.signing_secrets(), remembered per process by the encrypted values: each
     decryption costs more than signing, and a worker sends to the same endpoints all day.
-    A rotated or re-encrypted secret has new ciphertext, so it is never served stale."""
-    key = (
-        endpoint.secret_encrypted,
-        endpoint.previous_secret_encrypted,
-        endpoint.previous_secret_expires_at,
-    )
-    expires = endpoint.previous_secret_expires_at
-    if expires is not None and expires <= now:
-        key = (endpoint.secret_encrypted, "", None)  # the previous secret no longer signs
+    The key is the ciphertexts of the secrets signing at `now` (endpoint.signing_tokens):
+    a rotation or re-encryption brings new ciphertext and an expired previous secret leaves
+    the key, so a secret is never served stale nor kept past its expiry."""
+    key = endpoint.signing_tokens(now)
     found = _secrets_cache.get(key)
     if found is None:
         found = endpoint.signing_secrets(now)
@@ -167,11 +162,30 @@ def signing_secrets(endpoint: Endpoint, now: datetime) -> list[str]:
     return list(found)
 
 
+_headers_cache: dict[str, dict[str, str]] = {}
+
+
+def sendable_headers(endpoint: Endpoint) -> dict[str, str]:
+    """The endpoint's custom headers in clear (subscriptions.headers.sendable), remembered
+    per process by their ciphertext, as signing_secrets are: new values, new ciphertext."""
+    token = endpoint.headers_encrypted
+    if not token:
+        return {}
+    found = _headers_cache.get(token)
+    if found is None:
+        found = custom_headers.sendable(endpoint.headers)
+        if len(_headers_cache) >= SECRETS_CACHE_MAX:
+            _headers_cache.clear()
+        _headers_cache[token] = found
+    return dict(found)
+
+
 def build_requests(deliveries: list[Delivery]) -> list[OutboundRequest]:
     now = timezone.now()
     timestamp = int(time.time())
     bodies: dict[int, bytes] = {}
     secrets: dict[int, list[str]] = {}
+    extra: dict[int, dict[str, str]] = {}
     out = []
     for delivery in deliveries:
         event, endpoint = delivery.event, delivery.endpoint
@@ -180,6 +194,8 @@ def build_requests(deliveries: list[Delivery]) -> list[OutboundRequest]:
                 bodies[event.pk] = wire_body(event)
             if endpoint.pk not in secrets:
                 secrets[endpoint.pk] = signing_secrets(endpoint, now)
+            if endpoint.pk not in extra:
+                extra[endpoint.pk] = sendable_headers(endpoint)
         except Exception as exc:  # one bad row must not stop the others
             logger.exception("Could not build delivery %s", delivery.pk)
             problem = f"HookHub could not build the request: {exc.__class__.__name__}: {exc}"
@@ -187,7 +203,7 @@ def build_requests(deliveries: list[Delivery]) -> list[OutboundRequest]:
             out.append(OutboundRequest(delivery, method, url, {}, b"", problem))
             continue
         body = bodies[event.pk]
-        headers = custom_headers.sendable(endpoint.headers)
+        headers = dict(extra[endpoint.pk])
         headers["content-type"] = "application/json"
         headers["user-agent"] = settings.HOOKHUB_USER_AGENT
         headers.update(signing.signature_headers(event.uid, timestamp, body, secrets[endpoint.pk]))
@@ -237,7 +253,11 @@ def _attempt(item: Finished) -> Attempt:
         duration_ms=result.duration_ms,
         request_method=req.method,
         request_url=req.url[:2000],
-        request_headers=signing.redact(req.headers),
+        # The signature, and every custom header whose value is a secret (the receiver's
+        # credentials), never reach the attempt log.
+        request_headers=custom_headers.redact(
+            signing.redact(req.headers), delivery.endpoint.secret_header_names
+        ),
         request_body=req.body.decode("utf-8", errors="replace"),
         response_status=result.status,
         response_headers=result.headers,

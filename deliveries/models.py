@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -68,6 +69,11 @@ class DeliveryQuerySet(models.QuerySet):
         """Out of retries: the dead letters staff review and replay."""
         return self.filter(status=Delivery.Status.FAILED)
 
+    def skipped(self):
+        """Published while the endpoint was paused or disabled by the system, kept for
+        deliveries.actions.send_missed (delivery_skipped_idx, with an endpoint filter)."""
+        return self.filter(status=Delivery.Status.SKIPPED)
+
 
 class Delivery(models.Model):
     """One event to one endpoint. The row is the truth; a queued task is only a hint."""
@@ -78,8 +84,13 @@ class Delivery(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        # Published while the endpoint was paused or disabled by the system: kept (never
+        # claimed or sent) so deliveries.actions.send_missed can send it after re-enabling.
+        SKIPPED = "skipped", "Skipped (endpoint paused)"
 
     UNFINISHED = (Status.PENDING, Status.SENDING)
+    # Shown and filtered on, never stored: pending after a failed attempt (is_retrying).
+    RETRYING = "retrying"
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # No single-column FK indexes: delivery_event_endpoint_uniq leads with event and
@@ -133,6 +144,13 @@ class Delivery(models.Model):
             models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_log_idx"),
             # Admin failure review and the API's ?status= filter, newest first.
             models.Index(fields=["status", "-id"], name="delivery_status_recent_idx"),
+            # The endpoint page's "N events missed while paused" and send_missed. Partial:
+            # only skipped rows are in it, so deliveries to enabled endpoints never write it.
+            models.Index(
+                fields=["endpoint", "id"],
+                name="delivery_skipped_idx",
+                condition=Q(status="skipped"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -148,6 +166,58 @@ class Delivery(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
+
+    @property
+    def is_skipped(self) -> bool:
+        return self.status == self.Status.SKIPPED
+
+    @property
+    def is_retrying(self) -> bool:
+        """The last attempt failed and another is scheduled (DeliveryQuerySet.failing()):
+        pages say "Retrying", not "Pending", so a failing receiver is not mistaken for a
+        queue that has not started."""
+        return self.status == self.Status.PENDING and self.attempt_count > 0
+
+    @property
+    def display_status(self) -> str:
+        """The state pages show and filter on (also the CSS class): the stored status, or
+        RETRYING, which is never stored."""
+        return self.RETRYING if self.is_retrying else self.status
+
+    @property
+    def display_status_label(self) -> str:
+        return "Retrying" if self.is_retrying else self.get_status_display()
+
+    @property
+    def attempt_limit(self) -> int:
+        """Scheduled attempts in all, the m of "attempt n of m" (replays may go past it)."""
+        return len(settings.HOOKHUB_RETRY_SCHEDULE)
+
+    @property
+    def last_error_label(self) -> str:
+        """The last failed attempt in a few words: "HTTP 503", or the error class's label."""
+        if self.last_response_status:
+            return f"HTTP {self.last_response_status}"
+        if self.last_error_class in Attempt.ErrorClass.values:
+            return Attempt.ErrorClass(self.last_error_class).label
+        return self.last_error_class
+
+    @property
+    def is_due(self) -> bool:
+        """Pending and its next attempt's time has come (waiting only for a worker)."""
+        return bool(
+            self.is_pending and self.next_attempt_at and self.next_attempt_at <= timezone.now()
+        )
+
+    def attempt_expected_within(self, seconds: float, now=None) -> bool:
+        """Being sent, or pending and due within `seconds`. Pages that watch a delivery
+        reload only then: during a back-off of hours a reload every few seconds shows
+        nothing new."""
+        if self.status == self.Status.SENDING:
+            return True
+        if not self.is_pending or self.next_attempt_at is None:
+            return False
+        return self.next_attempt_at <= (now or timezone.now()) + timedelta(seconds=seconds)
 
 
 class Attempt(models.Model):
@@ -181,7 +251,8 @@ class Attempt(models.Model):
     duration_ms = models.PositiveIntegerField()
     request_method = models.CharField(max_length=7, default="POST")
     request_url = models.URLField(max_length=2000)
-    # Signature headers are stored redacted: they are derived from the secret.
+    # Stored redacted: the signature (derived from the secret) and every custom header whose
+    # value is a secret (subscriptions.headers.is_secret, applied by deliveries.engine).
     request_headers = models.JSONField(default=dict)
     request_body = models.TextField()
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)

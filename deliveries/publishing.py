@@ -1,5 +1,10 @@
 """publish() and publish_many(): the provider's calls. Validate, store, enqueue after commit.
 
+Every endpoint that receives the event's type gets a delivery, whatever its state: pending
+for an enabled one, "skipped" for a paused or system-disabled one (never sent; kept so
+deliveries.actions.send_missed can send it after re-enabling, and pruned by retention with
+its event). Only the pending ones are enqueued.
+
 The events and their deliveries are written in the caller's transaction (a transactional
 outbox): if the caller rolls back, nothing was published and no task exists. Fan-out is one
 INSERT for all deliveries, whatever the number of endpoints; on PostgreSQL publish() writes
@@ -19,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Count
+from django.db.models import Case, CharField, Count, DateTimeField, Q, Value, When
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -159,10 +164,12 @@ def check_batch_size(count: int) -> None:
 
 
 def publish(type_name: str, data, *, idempotency_key: str | None = None, scope: str = "") -> Event:
-    """Publish one event to every enabled endpoint subscribed to its type.
+    """Publish one event to every endpoint subscribed to its type: sent to the enabled ones,
+    kept as skipped for the paused or system-disabled ones.
 
-    Returns the Event, with `delivery_count` set. A key already used in `scope` returns the
-    original event and creates nothing (its `delivery_count` is then the stored count)."""
+    Returns the Event, with `delivery_count` set (skipped deliveries included). A key
+    already used in `scope` returns the original event and creates nothing (its
+    `delivery_count` is then the stored count)."""
     event_type = get_event_type(type_name)
     if idempotency_key:
         existing = _existing(scope, idempotency_key)
@@ -298,12 +305,15 @@ def _existing_many(scope: str, keys: Iterable[str | None]) -> dict[str, Event]:
 
 
 def _pending() -> Delivery:
-    """What every new delivery starts as: pending and due now, so any worker may claim it
-    (the queued message only wakes one up sooner)."""
+    """What a new delivery to an enabled endpoint starts as: pending and due now, so any
+    worker may claim it (the queued message only wakes one up sooner). Its status and due
+    time are per endpoint (_subscribed); every other column is shared by all new rows."""
     return Delivery(status=Delivery.Status.PENDING, next_attempt_at=timezone.now())
 
 
-def _enqueue_after_commit(db: BaseDatabaseWrapper, ids: list[int]) -> None:
+def _enqueue_after_commit(db: BaseDatabaseWrapper, rows: Iterable[tuple[int, str]]) -> None:
+    """Enqueue the new (delivery id, status) rows that are pending; skipped ones wait."""
+    ids = sorted(pk for pk, status in rows if status == Delivery.Status.PENDING)
     if ids:
         transaction.on_commit(lambda: queue.enqueue(ids), using=db.alias)
 
@@ -319,16 +329,16 @@ def _store(event: Event) -> None:
     if db.in_atomic_block:
         # A savepoint: a lost idempotency race must not break the caller's transaction.
         with transaction.atomic(using=db.alias):
-            ids = _store_in_one_statement(db, event, template)
+            rows = _store_in_one_statement(db, event, template)
     else:
-        ids = _store_in_one_statement(db, event, template)  # a statement is its own transaction
-    event.delivery_count = len(ids)
-    _enqueue_after_commit(db, ids)
+        rows = _store_in_one_statement(db, event, template)  # a statement is its own transaction
+    event.delivery_count = len(rows)
+    _enqueue_after_commit(db, rows)
 
 
 def _store_many(event_type: EventType, events: list[Event]) -> None:
-    """Insert the events and one pending delivery per (event, subscribed endpoint) pair, all
-    or nothing (one statement on PostgreSQL), then enqueue every delivery once that is
+    """Insert the events and one delivery per (event, subscribed endpoint) pair, all or
+    nothing (one statement on PostgreSQL), then enqueue the pending ones once that is
     committed. Sets each event's `delivery_count`."""
     db = connections[DEFAULT_DB_ALIAS]
     template = _pending()
@@ -341,35 +351,41 @@ def _store_many(event_type: EventType, events: list[Event]) -> None:
             rows = _store_many_in_one_statement(db, event_type, events, template)
     else:
         rows = _store_many_sqlite(db, event_type, events, template)
-    per_event = Counter(event_id for _, event_id in rows)
+    per_event = Counter(event_id for _, event_id, _ in rows)
     for event in events:
         event.delivery_count = per_event[event.pk]
-    _enqueue_after_commit(db, sorted(delivery_id for delivery_id, _ in rows))
+    _enqueue_after_commit(db, ((delivery_id, status) for delivery_id, _, status in rows))
 
 
-def _store_many_in_one_statement(db, event_type, events, template) -> list[tuple[int, int]]:
+def _store_many_in_one_statement(db, event_type, events, template) -> list[tuple[int, int, str]]:
     """PostgreSQL: the events and their deliveries in one round trip (a statement is its own
-    transaction); returns (delivery id, event id) rows and sets each event's pk."""
-    subscribed_sql, subscribed_params = _subscribed(event_type).query.sql_with_params()
+    transaction); returns (delivery id, event id, status) rows and sets each event's pk."""
+    subscribed = _subscribed(event_type, template)
+    subscribed_sql, subscribed_params = subscribed.query.sql_with_params()
     sql = statements.publish_many_sql(db.alias, subscribed_sql)
     params = [*statements.publish_many_params(events, template, db), *subscribed_params]
     with statements.cursor(db) as cursor:
         cursor.execute(sql, params)
         returned = cursor.fetchall()
-    by_uid = {uid: event_id for event_id, uid, delivery_id in returned if delivery_id is None}
+    by_uid = {uid: event_id for event_id, uid, delivery_id, _ in returned if delivery_id is None}
     for event in events:
         event.pk = by_uid[event.uid]
         event._state.adding, event._state.db = False, db.alias
-    return [(delivery_id, event_id) for event_id, _, delivery_id in returned if delivery_id]
+    return [
+        (delivery_id, event_id, status)
+        for event_id, _, delivery_id, status in returned
+        if delivery_id
+    ]
 
 
-def _store_many_sqlite(db, event_type, events, template) -> list[tuple[int, int]]:
+def _store_many_sqlite(db, event_type, events, template) -> list[tuple[int, int, str]]:
     """SQLite: a bulk INSERT of the events, then the deliveries' INSERT ... SELECT."""
     # Read before writing: SQLite's write lock is held from the transaction's start, so the
-    # subscription query runs outside it; the ids go in as one JSON parameter.
-    endpoint_ids = list(_subscribed(event_type).values_list("id", flat=True))
-    endpoints_sql = "SELECT value AS id FROM json_each(%s)"
-    endpoints_params, anyone = [json.dumps(endpoint_ids)], bool(endpoint_ids)
+    # subscription query runs outside it; its rows go in as one JSON parameter.
+    subscribed = _subscribed(event_type, template)
+    endpoints = list(subscribed.values_list("id", *statements.PER_ENDPOINT_FIELDS))
+    endpoints_sql, endpoints_params = statements.endpoints_from_rows(db, endpoints)
+    anyone = bool(endpoints)
     with transaction.atomic(using=db.alias):
         Event.objects.using(db.alias).bulk_create(events)
         return (
@@ -379,17 +395,42 @@ def _store_many_sqlite(db, event_type, events, template) -> list[tuple[int, int]
         )
 
 
-def _subscribed(event_type: EventType):
-    return Endpoint.objects.subscribed_to(event_type).order_by().values("id")
+def _subscribed(event_type: EventType, template: Delivery):
+    """The endpoints that get a delivery of an event of `event_type`: every one receiving
+    the type, whatever its state (Endpoint.objects.receiving), with the status and due time
+    its delivery starts with (statements.PER_ENDPOINT_FIELDS), the one rule for both: an
+    enabled endpoint's is `template`'s, pending and due now; a paused or system-disabled
+    endpoint's is skipped and never due, so no worker claims it. The statements embed this
+    query, so a publish call costs the same round trips whatever the endpoints' states."""
+    enabled = Q(state=Endpoint.State.ENABLED)
+    return (
+        Endpoint.objects.receiving(event_type)
+        .order_by()
+        .values(
+            "id",
+            status=Case(
+                When(enabled, then=Value(str(template.status))),
+                default=Value(Delivery.Status.SKIPPED.value),
+                output_field=CharField(),
+            ),
+            next_attempt_at=Case(
+                When(enabled, then=Value(template.next_attempt_at)),
+                default=None,
+                output_field=DateTimeField(),
+            ),
+        )
+    )
 
 
-def _store_in_one_statement(db, event: Event, template: Delivery) -> list[int]:
+def _store_in_one_statement(db, event: Event, template: Delivery) -> list[tuple[int, str]]:
     """PostgreSQL: the event and all its deliveries in one round trip (deliveries.statements)
-    instead of BEGIN, two INSERTs, the endpoints query and COMMIT."""
-    subscribed_sql, subscribed_params = _subscribed(event.event_type).query.sql_with_params()
+    instead of BEGIN, two INSERTs, the endpoints query and COMMIT. Returns (delivery id,
+    status) rows."""
+    subscribed = _subscribed(event.event_type, template)
+    subscribed_sql, subscribed_params = subscribed.query.sql_with_params()
     sql = statements.fan_out_sql(db.alias, subscribed_sql)
     with statements.cursor(db) as cursor:
         cursor.execute(sql, [*statements.fan_out_params(event, template, db), *subscribed_params])
-        event.pk, ids = cursor.fetchone()
+        event.pk, ids, statuses = cursor.fetchone()
     event._state.adding, event._state.db = False, db.alias
-    return list(ids)
+    return list(zip(ids, statuses, strict=True))

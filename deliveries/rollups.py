@@ -35,9 +35,14 @@ def hour_start(moment: datetime) -> datetime:
 
 def tally(attempts, *group_by: str):
     """`attempts` counted per `group_by` values: rows of those values plus `ok` (2xx
-    answers) and `bad` (everything else, no answer included)."""
+    answers) and `bad` (everything else, no answer included).
+
+    Test events are left out: a person sends them by hand, often while the receiver is
+    still being built, and they say nothing about how the endpoint receives real events.
+    Both the rolled-up hours and the live count come through here, so they agree."""
     return (
-        attempts.values(*group_by)
+        attempts.exclude(trigger=Attempt.Trigger.TEST)
+        .values(*group_by)
         .annotate(ok=Count("id", filter=SUCCESS), bad=Count("id", filter=~SUCCESS))
         .order_by()
     )

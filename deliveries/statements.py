@@ -428,6 +428,11 @@ def record_one_sql(db_alias: str, *, durable: bool) -> str:
 
 # --- Fan-out ----------------------------------------------------------------------------------
 
+# Delivery columns whose first value depends on the endpoint's state (pending and due for an
+# enabled endpoint, skipped and never due for a paused or disabled one): the endpoints query
+# selects them under these names beside the endpoint's `id` (deliveries.publishing._subscribed).
+PER_ENDPOINT_FIELDS = ("status", "next_attempt_at")
+
 
 def _insert_values(model_fields: list[models.Field], instance: models.Model, db) -> list:
     # pre_save(add=True) is what an ORM insert calls: it fills auto_now(_add) timestamps.
@@ -437,36 +442,50 @@ def _insert_values(model_fields: list[models.Field], instance: models.Model, db)
 @cache
 def fan_out_sql(db_alias: str, subscribed_sql: str) -> str:
     """PostgreSQL: the event and one delivery per subscribed endpoint, in one statement.
-    Returns one row: (event id, [delivery ids]). `subscribed_sql` is the endpoints query,
-    compiled by the ORM from Endpoint.objects.subscribed_to (one definition of "subscribed")."""
+    Returns one row: (event id, [delivery ids], [their statuses]). `subscribed_sql` is the
+    endpoints query, compiled by the ORM from deliveries.publishing._subscribed (one
+    definition of "receives this type", one of the status a new delivery gets)."""
 
     db = connections[db_alias]
     event_fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
     event_columns = ", ".join(_q(db, f.column) for f in event_fields)
     event_marks = ", ".join(["%s"] * len(event_fields))
     shared = _fan_out_shared_fields()
-    delivery_columns = ", ".join(
-        _q(db, c) for c in ["uid", "event_id", "endpoint_id", *(f.column for f in shared)]
-    )
+    delivery_columns = _fan_out_columns(db)
     # Each shared value is cast to its column's type: in INSERT ... SELECT, PostgreSQL
     # cannot infer a bare parameter's type from the target column.
     shared_values = ", ".join(f"CAST(%s AS {f.cast_db_type(db)})" for f in shared)
+    pk, status = _q(db, "id"), _q(db, "status")
     return (
         f"WITH ev AS (INSERT INTO {_q(db, Event._meta.db_table)} ({event_columns}) "  # noqa: S608
-        f"VALUES ({event_marks}) RETURNING {_q(db, 'id')}), "
+        f"VALUES ({event_marks}) RETURNING {pk}), "
         f"made AS (INSERT INTO {_q(db, Delivery._meta.db_table)} ({delivery_columns}) "
-        f"SELECT gen_random_uuid(), ev.{_q(db, 'id')}, sub.{_q(db, 'id')}, {shared_values} "
-        f"FROM ev CROSS JOIN ({subscribed_sql}) sub ORDER BY sub.{_q(db, 'id')} "
-        f"RETURNING {_q(db, 'id')}) "
-        f"SELECT ev.{_q(db, 'id')}, ARRAY(SELECT {_q(db, 'id')} FROM made "
-        f"ORDER BY {_q(db, 'id')}) FROM ev"
+        f"SELECT gen_random_uuid(), ev.{pk}, {_per_endpoint_values(db)}, {shared_values} "
+        f"FROM ev CROSS JOIN ({subscribed_sql}) sub ORDER BY sub.{pk} "
+        f"RETURNING {pk}, {status}) "
+        f"SELECT ev.{pk}, ARRAY(SELECT {pk} FROM made ORDER BY {pk}), "
+        f"ARRAY(SELECT {status} FROM made ORDER BY {pk}) FROM ev"
     )
+
+
+def _fan_out_columns(db: BaseDatabaseWrapper) -> str:
+    """The deliveries' INSERT column list: uid, event, endpoint, the per-endpoint columns
+    (_per_endpoint_values), then the shared ones."""
+    per_endpoint = [Delivery._meta.get_field(name).column for name in PER_ENDPOINT_FIELDS]
+    columns = ["uid", "event_id", "endpoint_id", *per_endpoint]
+    columns += [f.column for f in _fan_out_shared_fields()]
+    return ", ".join(_q(db, column) for column in columns)
+
+
+def _per_endpoint_values(db: BaseDatabaseWrapper) -> str:
+    """The endpoints query's (`sub`) id and per-endpoint columns, in _fan_out_columns' order."""
+    return ", ".join(f"sub.{_q(db, name)}" for name in ("id", *PER_ENDPOINT_FIELDS))
 
 
 def _fan_out_shared_fields() -> list[models.Field]:
     """Delivery columns every delivery of one event starts with the same value in (all but
-    the id, uid and the two foreign keys)."""
-    per_row = {"id", "uid", "event_id", "endpoint_id"}
+    the id, uid, the two foreign keys and PER_ENDPOINT_FIELDS)."""
+    per_row = {"id", "uid", "event_id", "endpoint_id", *PER_ENDPOINT_FIELDS}
     return [f for f in Delivery._meta.concrete_fields if f.attname not in per_row]
 
 
@@ -483,9 +502,10 @@ def fan_out_many(
     template: Delivery,
     endpoints_sql: str,
     endpoints_params: list,
-) -> list[tuple[int, int]]:
-    """One delivery, like `template`, per (stored event, endpoint of `endpoints_sql`) pair,
-    in one statement whatever the number of pairs. Returns (delivery id, event id) rows."""
+) -> list[tuple[int, int, str]]:
+    """One delivery per (stored event, endpoint of `endpoints_sql`) pair, with the endpoint's
+    PER_ENDPOINT_FIELDS and the rest like `template`, in one statement whatever the number
+    of pairs. Returns (delivery id, event id, status) rows."""
     shared = _fan_out_shared_fields()
     event_ids = [event.pk for event in events]
     ids_param = event_ids if db.vendor == "postgresql" else json.dumps(event_ids)
@@ -504,19 +524,33 @@ _SQLITE_UUID4 = (
 )
 
 
+def endpoints_from_rows(db: BaseDatabaseWrapper, rows: Iterable[Sequence]) -> tuple[str, list]:
+    """SQLite: fan_out_many's endpoints query as one JSON parameter, from rows of (id,
+    *PER_ENDPOINT_FIELDS values) read before the write transaction (which holds SQLite's
+    only write lock from its start). The text is the same for any number of rows."""
+    fields = [Delivery._meta.get_field(name) for name in PER_ENDPOINT_FIELDS]
+    data = [
+        [pk, *(_prep(field, value, db) for field, value in zip(fields, values, strict=True))]
+        for pk, *values in rows
+    ]
+    columns = ", ".join(
+        f"json_extract(value, '$[{i}]') AS {_q(db, name)}"
+        for i, name in enumerate(("id", *PER_ENDPOINT_FIELDS))
+    )
+    return f"SELECT {columns} FROM json_each(%s)", [json.dumps(data)]  # noqa: S608 - fixed names
+
+
 @cache
 def fan_out_many_sql(db_alias: str, endpoints_sql: str) -> str:
     """INSERT ... SELECT of the deliveries for the event ids (one array parameter) crossed
-    with the endpoints `endpoints_sql` selects (a column `id`), ordered so each event's
-    deliveries get consecutive ids (publish_many)."""
+    with the endpoints `endpoints_sql` selects (`id` and PER_ENDPOINT_FIELDS), ordered so
+    each event's deliveries get consecutive ids (publish_many)."""
 
     db = connections[db_alias]
     q = db.ops.quote_name
     postgres = db.vendor == "postgresql"
     shared = _fan_out_shared_fields()
-    columns = ", ".join(
-        q(c) for c in ["uid", "event_id", "endpoint_id", *(f.column for f in shared)]
-    )
+    columns = _fan_out_columns(db)
     if postgres:
         # In INSERT ... SELECT, PostgreSQL cannot infer a bare parameter's type from the
         # target column, so each is cast to it.
@@ -529,10 +563,10 @@ def fan_out_many_sql(db_alias: str, endpoints_sql: str) -> str:
         event_ids = "(SELECT value AS id FROM json_each(%s)) AS ev"
     return (
         f"INSERT INTO {q(Delivery._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT {uid}, ev.id, sub.{q('id')}, {values} "
+        f"SELECT {uid}, ev.id, {_per_endpoint_values(db)}, {values} "
         f"FROM {event_ids} CROSS JOIN ({endpoints_sql}) AS sub "
         f"ORDER BY ev.id, sub.{q('id')} "
-        f"RETURNING {q('id')}, {q('event_id')}"
+        f"RETURNING {q('id')}, {q('event_id')}, {q('status')}"
     )
 
 
@@ -541,29 +575,28 @@ def publish_many_sql(db_alias: str, subscribed_sql: str) -> str:
     """PostgreSQL: N events and one delivery per (event, subscribed endpoint) in one
     statement, so a batch costs one round trip and one commit, not BEGIN, two INSERTs and
     COMMIT. The events' columns arrive as one array parameter each (unnest keeps the text
-    independent of N). Returns (event id, event uid, NULL) for each event and
-    (event id, NULL, delivery id) for each delivery. Params: publish_many_params, then the
-    subscription query's."""
+    independent of N). Returns (event id, event uid, NULL, NULL) for each event and
+    (event id, NULL, delivery id, delivery status) for each delivery. Params:
+    publish_many_params, then the subscription query's (deliveries.publishing._subscribed,
+    as in fan_out_sql)."""
 
     db = connections[db_alias]
     fields = _event_insert_fields()
     columns = ", ".join(_q(db, f.column) for f in fields)
     arrays = ", ".join(f"CAST(%s AS {f.cast_db_type(db)}[])" for f in fields)
     shared = _fan_out_shared_fields()
-    delivery_columns = ", ".join(
-        _q(db, c) for c in ["uid", "event_id", "endpoint_id", *(f.column for f in shared)]
-    )
+    delivery_columns = _fan_out_columns(db)
     shared_values = ", ".join(f"CAST(%s AS {f.cast_db_type(db)})" for f in shared)
-    pk, uid = _q(db, "id"), _q(db, "uid")
+    pk, uid, status = _q(db, "id"), _q(db, "uid"), _q(db, "status")
     return (
         f"WITH ev AS (INSERT INTO {_q(db, Event._meta.db_table)} ({columns}) "  # noqa: S608
         f"SELECT * FROM unnest({arrays}) RETURNING {pk}, {uid}), "
         f"made AS (INSERT INTO {_q(db, Delivery._meta.db_table)} ({delivery_columns}) "
-        f"SELECT gen_random_uuid(), ev.{pk}, sub.{pk}, {shared_values} "
+        f"SELECT gen_random_uuid(), ev.{pk}, {_per_endpoint_values(db)}, {shared_values} "
         f"FROM ev CROSS JOIN ({subscribed_sql}) sub ORDER BY ev.{pk}, sub.{pk} "
-        f"RETURNING {pk}, {_q(db, 'event_id')}) "
-        f"SELECT ev.{pk}, ev.{uid}, NULL::bigint FROM ev "
-        f"UNION ALL SELECT made.{_q(db, 'event_id')}, NULL, made.{pk} FROM made"
+        f"RETURNING {pk}, {_q(db, 'event_id')}, {status}) "
+        f"SELECT ev.{pk}, ev.{uid}, NULL::bigint, NULL FROM ev "
+        f"UNION ALL SELECT made.{_q(db, 'event_id')}, NULL, made.{pk}, made.{status} FROM made"
     )
 
 

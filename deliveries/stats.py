@@ -19,9 +19,8 @@ def endpoint_health(endpoints) -> dict[int, dict]:
     last = {
         pk: Delivery.objects.filter(endpoint_id=pk)
         .order_by("-id")
-        .values("created_at", "status")
+        .only("created_at", "status", "attempt_count")
         .first()
-        or {}
         for pk in ids
     }
     return {
@@ -31,11 +30,18 @@ def endpoint_health(endpoints) -> dict[int, dict]:
             "chart": charts.bar_chart(
                 buckets[pk], width=120, height=24, label="Attempts per hour, last 24 hours"
             ),
-            "last_at": last[pk].get("created_at"),
-            "last_status": last[pk].get("status"),
+            "last_at": last[pk].created_at if last[pk] else None,
+            # display_status: "retrying", not "pending", after a failed attempt.
+            "last_status": last[pk].display_status if last[pk] else None,
         }
         for pk in ids
     }
+
+
+def missed_count(endpoint) -> int:
+    """How many deliveries the endpoint has kept as skipped while it was paused or disabled
+    (what deliveries.actions.send_missed would send): one probe of delivery_skipped_idx."""
+    return Delivery.objects.skipped().filter(endpoint=endpoint).count()
 
 
 def recent_deliveries(endpoint, limit: int = 10) -> list:

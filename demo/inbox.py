@@ -12,6 +12,13 @@ from demo.models import InboxRequest
 from subscriptions.models import Endpoint
 
 
+def inbox_key(user) -> str:
+    """The key (and URL segment) of the user's inbox: their id, unique where a slug of the
+    username was not. Not a secret: anyone may post to an inbox (the signature column tells
+    HookHub's requests apart); only its owner, or staff, may read it."""
+    return str(user.pk)
+
+
 def signature_matches(url: str, headers: dict, body: bytes) -> bool | None:
     """True if the request is signed by a current or grace-period secret of an endpoint
     pointing at `url`; None when no endpoint points there."""

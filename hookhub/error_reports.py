@@ -23,7 +23,8 @@ class SecretMaskingExceptionReporterFilter(SafeExceptionReporterFilter):
         return [(name, self.mask(name, value)) for name, value in variables]
 
     def mask(self, name: str, value):
-        if self.hidden_settings.search(name):
+        # Header dicts too: an endpoint's custom headers carry its receiver's credentials.
+        if self.hidden_settings.search(name) or "header" in name.lower():
             return self.cleansed_substitute
         try:
             text = repr(value)

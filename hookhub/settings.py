@@ -115,7 +115,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard:endpoint-list"
+# dashboard.home_views.home: staff land on the overview, subscribers on their endpoints.
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -271,6 +272,10 @@ HOOKHUB_MAX_PAYLOAD_DEPTH = env_int("HOOKHUB_MAX_PAYLOAD_DEPTH", 32)
 HOOKHUB_PUBLISH_BATCH_MAX = env_int("HOOKHUB_PUBLISH_BATCH_MAX", 1000)
 HOOKHUB_DISABLE_AFTER = env_float("HOOKHUB_DISABLE_AFTER", 5 * 24 * 3600)
 HOOKHUB_SECRET_ROTATION_GRACE = env_float("HOOKHUB_SECRET_ROTATION_GRACE", 24 * 3600)
+# The longest a rotated-out secret may keep signing (the API's `previous_expires_in`)...
+HOOKHUB_SECRET_ROTATION_MAX_GRACE = env_float("HOOKHUB_SECRET_ROTATION_MAX_GRACE", 7 * 24 * 3600)
+# ...and how many rotated-out secrets may sign at once; a rotation beyond it is refused.
+HOOKHUB_MAX_PREVIOUS_SECRETS = env_int("HOOKHUB_MAX_PREVIOUS_SECRETS", 5)
 HOOKHUB_MAX_CUSTOM_HEADERS = env_int("HOOKHUB_MAX_CUSTOM_HEADERS", 20)
 # The API's delivery detail shows at most this many (newest) attempts.
 HOOKHUB_API_ATTEMPTS_LIMIT = env_int("HOOKHUB_API_ATTEMPTS_LIMIT", 50)

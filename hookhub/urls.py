@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from dashboard.home_views import home
 from hookhub.api.docs import CachedSpectacularAPIView, LocalRedocView, redoc_bundle
 from hookhub.csp import csp_update
 
@@ -12,7 +12,7 @@ from hookhub.csp import csp_update
 docs_csp = csp_update(style_src=["'unsafe-inline'"], worker_src=["'self'", "blob:"])
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="dashboard:endpoint-list"), name="home"),
+    path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

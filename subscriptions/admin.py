@@ -7,8 +7,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
+from subscriptions import headers as headers_rules
 from subscriptions import services
-from subscriptions.forms import EventTypeForm
+from subscriptions.forms import EndpointURLField, EventTypeForm
 from subscriptions.models import ApiToken, AuditEntry, Endpoint, EventType
 
 
@@ -69,9 +70,22 @@ class EventTypeAdmin(admin.ModelAdmin):
 
 class EndpointAdminForm(forms.ModelForm):
     """The model's validators (address guard, header rules) run as in any ModelForm; the
-    state may be enabled or paused, as anywhere a person changes it."""
+    state may be enabled or paused, as anywhere a person changes it.
 
-    url = forms.URLField(max_length=2000, assume_scheme="https")
+    Custom header values are secrets: the form shows them masked (headers.is_secret) and a
+    masked value saved unchanged keeps the stored one, so staff replace a value by typing a
+    new one and never read it here (the owner's dashboard reveals it, audited)."""
+
+    url = EndpointURLField(max_length=2000, assume_scheme="https")
+    headers = forms.JSONField(
+        required=False,
+        help_text=f"{{name: value}}. Secret values show as {headers_rules.MASK}; leave them so "
+        "to keep the stored value, or type a new one to replace it.",
+    )
+    secret_header_names = forms.CharField(
+        required=False,
+        help_text="More header names whose values are secret, separated by commas.",
+    )
 
     class Meta:
         model = Endpoint
@@ -82,9 +96,27 @@ class EndpointAdminForm(forms.ModelForm):
             "all_event_types",
             "event_types",
             "headers",
+            "secret_header_names",
             "rate_limit",
             "state",
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["headers"] = self.instance.masked_headers
+            self.initial["secret_header_names"] = ", ".join(self.instance.secret_header_names)
+
+    def clean_headers(self) -> dict:
+        headers = self.cleaned_data["headers"] or {}
+        if isinstance(headers, dict):
+            headers = headers_rules.keep_masked(headers, self.instance.headers)
+        headers_rules.validate_headers(headers)
+        return headers
+
+    def clean_secret_header_names(self) -> list[str]:
+        names = headers_rules.split_names(self.cleaned_data["secret_header_names"])
+        return headers_rules.clean_secret_names(names)
 
     def clean_state(self) -> str:
         state = self.cleaned_data["state"]
@@ -107,12 +139,25 @@ class EndpointAdmin(admin.ModelAdmin):
     readonly_fields = [
         "uid",
         "disabled_reason",
-        "previous_secret_expires_at",
+        "previous_secrets_signing",
         "disabled_at",
         "failing_since",
         "created_at",
         "updated_at",
     ]
+
+    def get_fields(self, request, obj=None) -> list:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A view-only page shows each field's attribute, and `headers` is the clear one.
+            fields = ["masked_headers" if name == "headers" else name for name in fields]
+        return fields
+
+    @admin.display(description="Previous secrets signing until")
+    def previous_secrets_signing(self, obj: Endpoint) -> str:
+        # Only the expiries: the secrets themselves are never shown here.
+        expiries = obj.previous_secret_expiries() if obj.pk else []
+        return ", ".join(f"{when:%Y-%m-%d %H:%M} UTC" for when in expiries) or "none"
 
     def save_model(self, request, obj, form, change) -> None:
         # The many-to-many field is saved here, with the row, rather than by save_related.

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from subscriptions.headers import check_header_count, header_problem
-from subscriptions.models import Endpoint, EventType
+from subscriptions.headers import (
+    check_header_count,
+    clean_secret_names,
+    header_problem,
+    keep_masked,
+    masked,
+    split_names,
+)
+from subscriptions.models import SECRET_EXPIRY_CHOICES, Endpoint, EventType
 from subscriptions.schemas import check_event_example, check_event_schema, default_schema
 
 
@@ -42,10 +51,32 @@ def format_headers(headers: dict) -> str:
     return "\n".join(f"{name}: {value}" for name, value in (headers or {}).items())
 
 
+class EndpointURLField(forms.URLField):
+    """A URL of at most Endpoint.url's length, refused with one message when longer.
+
+    No `maxlength` on the input: a browser silently cuts a longer paste there, and the cut
+    URL may still look valid. And the length is checked before the URL validator, which
+    would also say "Enter a valid URL." past its own limit of 2,048 characters."""
+
+    def widget_attrs(self, widget) -> dict:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+    def run_validators(self, value) -> None:
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValidationError(
+                f"This URL is {len(value):,} characters long; HookHub accepts up to "
+                f"{self.max_length:,}.",
+                code="max_length",
+            )
+        super().run_validators(value)
+
+
 class EndpointForm(forms.ModelForm):
-    url = forms.URLField(
+    url = EndpointURLField(
         label="Endpoint URL",
-        max_length=2000,
+        max_length=Endpoint._meta.get_field("url").max_length,
         assume_scheme="https",
         widget=forms.URLInput(attrs={"placeholder": "https://example.com/webhooks"}),
     )
@@ -59,7 +90,16 @@ class EndpointForm(forms.ModelForm):
         label="Custom headers",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Authorization: Bearer abc123"}),
-        help_text="Sent with every request, one per line as “Name: value”.",
+        help_text="Sent with every request, one per line as “Name: value”. Secret values "
+        "show as •••••••• here; leave them so to keep the stored value.",
+    )
+    secret_headers_text = forms.CharField(
+        label="Secret headers",
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "X-Signing-Token, X-Tenant-Pass"}),
+        help_text="Names whose values are masked on these pages, in the API and in the "
+        "delivery log. Authorization, Proxy-Authorization, Cookie and names ending in -token, "
+        "-key, -secret or -password always are.",
     )
 
     class Meta:
@@ -67,24 +107,58 @@ class EndpointForm(forms.ModelForm):
         fields = ["url", "description", "all_event_types", "event_types"]
         labels = {"all_event_types": "All event types"}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, owner=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Given the owner, a URL they already have an endpoint at is refused (each event
+        # would go there twice, usually by mistake) until "add it anyway" is ticked; the
+        # page shows that box only when `duplicate` is set.
+        self.owner, self.duplicate = owner, None
+        if owner is not None:
+            verb = "Save" if self.instance.pk else "Add"
+            self.fields["add_anyway"] = forms.BooleanField(
+                required=False, label=f"{verb} it anyway"
+            )
         # Archived types can't be newly chosen, but one already chosen stays visible.
         visible = EventType.objects.filter(archived=False)
         if self.instance.pk:
             visible = visible | EventType.objects.filter(endpoints=self.instance)
         self.fields["event_types"].queryset = visible.distinct().order_by("name")
         if self.instance.pk and not self.is_bound:
-            self.initial["headers_text"] = format_headers(self.instance.headers)
+            # Secret values never reach the page: they show masked, and a masked value
+            # posted back keeps the stored one (clean_headers_text).
+            marked = self.instance.secret_header_names
+            self.initial["headers_text"] = format_headers(masked(self.instance.headers, marked))
+            shown = self.instance.secret_headers
+            shown += [name for name in marked if name.lower() not in {n.lower() for n in shown}]
+            self.initial["secret_headers_text"] = ", ".join(shown)
 
     def clean_headers_text(self) -> str:
-        self.cleaned_headers = parse_headers(self.cleaned_data.get("headers_text", ""))
+        parsed = parse_headers(self.cleaned_data.get("headers_text", ""))
+        # A new endpoint has no stored headers: a masked value there is an error.
+        self.cleaned_headers = keep_masked(parsed, self.instance.headers)
         return self.cleaned_data.get("headers_text", "")
+
+    def clean_secret_headers_text(self) -> list[str]:
+        return clean_secret_names(split_names(self.cleaned_data.get("secret_headers_text", "")))
 
     def clean(self) -> dict:
         data = super().clean()
         if not data.get("all_event_types") and not data.get("event_types"):
             self.add_error("event_types", "Choose at least one event type, or “All event types”.")
+        url = data.get("url")
+        if self.owner is not None and url and "url" in self.changed_data:
+            same = Endpoint.objects.filter(owner=self.owner, url=url).exclude(pk=self.instance.pk)
+            self.duplicate = same.order_by("id").first()
+            if self.duplicate and not data.get("add_anyway"):
+                label = self.fields["add_anyway"].label
+                self.add_error(
+                    "url",
+                    ValidationError(
+                        f"You already have an endpoint at this URL, so every event would be "
+                        f"sent there twice. Tick “{label}” to have both.",
+                        code="duplicate_url",
+                    ),
+                )
         return data
 
     def endpoint_values(self) -> dict:
@@ -96,6 +170,7 @@ class EndpointForm(forms.ModelForm):
             "all_event_types": data["all_event_types"],
             "event_types": list(data["event_types"]),
             "headers": self.cleaned_headers,
+            "secret_header_names": data["secret_headers_text"],
         }
 
 
@@ -106,6 +181,25 @@ class SendTestForm(forms.Form):
         empty_label=None,
         help_text="HookHub sends the type's example payload, signed like a real event.",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Added here because JSONTextField is defined below. Empty sends the type's example
+        # (a page script fills the example in, but the form must work without it); the
+        # caller checks the data against the type's schema.
+        self.fields["payload"] = JSONTextField(
+            label="Payload (data)",
+            required=False,
+            empty_value=None,
+            widget=forms.Textarea(
+                attrs={
+                    "rows": 8,
+                    "spellcheck": "false",
+                    "placeholder": "Leave empty to send the type's example.",
+                }
+            ),
+            help_text="Optional JSON for the event's data, checked against the type's schema.",
+        )
 
 
 class JSONTextField(forms.CharField):
@@ -208,3 +302,37 @@ class AuditFilterForm(forms.Form):
         if data.get("object"):
             queryset = queryset.filter(object_id=data["object"])
         return queryset
+
+
+class RotateSecretForm(forms.Form):
+    """The rotation page's one question: when the current secret stops signing once it is
+    replaced (Stripe's "roll secret" choices, up to HOOKHUB_SECRET_ROTATION_MAX_GRACE). A
+    post without it (a script) gets HOOKHUB_SECRET_ROTATION_GRACE, as the API does."""
+
+    previous_expires = forms.ChoiceField(
+        label="The current secret stops signing",
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Until then requests carry a signature with each secret, so your receiver "
+        "can switch to the new one without rejecting any.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        longest = settings.HOOKHUB_SECRET_ROTATION_MAX_GRACE
+        offered = {
+            name: (seconds, label)
+            for name, (seconds, label) in SECRET_EXPIRY_CHOICES.items()
+            if seconds <= longest
+        }
+        field = self.fields["previous_expires"]
+        field.choices = [(name, label) for name, (_, label) in offered.items()]
+        default = settings.HOOKHUB_SECRET_ROTATION_GRACE
+        matching = [name for name, (seconds, _) in offered.items() if seconds == default]
+        field.initial = matching[0] if matching else "24h"
+        self.offered = offered
+
+    def grace(self) -> timedelta | None:
+        """The chosen grace period; None for the default."""
+        name = self.cleaned_data.get("previous_expires")
+        return timedelta(seconds=self.offered[name][0]) if name else None

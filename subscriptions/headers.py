@@ -1,6 +1,7 @@
 """Custom headers a subscriber may add to every delivery to their endpoint.
 
-One set of rules for the dashboard form, the API and the engine that sends them."""
+One set of rules for the dashboard form, the API, the Django admin and the engine that sends
+them: which headers are allowed, and which values are secrets (is_secret)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,116 @@ def sendable(headers: dict | None) -> dict[str, str]:
         for name, value in (headers or {}).items()
         if str(name).lower() not in RESERVED_HEADERS
     }
+
+
+# --- Which headers are secrets ------------------------------------------------------------
+# Header values usually carry the receiver's credentials (an API key, a bearer token), so
+# HookHub treats a custom header as a secret when its name says it is one, or when the
+# endpoint's owner marked it (Endpoint.secret_header_names). A secret value is masked on
+# every page, in the API and the Django admin (revealed on the dashboard by an audited POST)
+# and redacted in stored attempts; receivers still get it in clear.
+# Matched against "-" + the lowercased name with "_" read as "-", so "Authorization",
+# "Proxy-Authorization", "X-Api-Key", "X_API_KEY", "Token" and "X-Session-Cookie" all match.
+SECRET_NAME_SUFFIXES = (
+    "-authorization",
+    "-cookie",
+    "-token",
+    "-key",
+    "-apikey",
+    "-secret",
+    "-password",
+    "-passwd",
+    "-credential",
+    "-credentials",
+    "-auth",
+    "-signature",
+)
+# What a secret value reads as wherever it is shown, and what a writer sends back to keep the
+# stored value. Not ASCII, which HTTP header values are in practice, so no real value
+# collides with it.
+MASK = "••••••••"
+# What a secret value reads as in a stored attempt (as the signature's there).
+REDACTED = "[redacted]"
+
+
+def is_credential_name(name: str) -> bool:
+    """True for names that carry credentials whatever the owner marked."""
+    return ("-" + str(name).lower().replace("_", "-")).endswith(SECRET_NAME_SUFFIXES)
+
+
+def is_secret(name: str, marked=()) -> bool:
+    """The one rule: a header is secret if its name carries credentials or its endpoint's
+    owner marked it (`marked`: names, any case). Used by the engine's redaction, the
+    dashboard, the API and the Django admin."""
+    lowered = str(name).lower()
+    return is_credential_name(name) or any(lowered == str(m).lower() for m in marked or ())
+
+
+def secret_names(headers: dict | None, marked=()) -> list[str]:
+    """The names in `headers` whose values are secret, in order."""
+    return [name for name in (headers or {}) if is_secret(name, marked)]
+
+
+def masked(headers: dict | None, marked=()) -> dict[str, str]:
+    """`headers` as shown to people and API clients: secret values replaced by MASK."""
+    return {
+        name: (MASK if is_secret(name, marked) else value)
+        for name, value in (headers or {}).items()
+    }
+
+
+def redact(headers: dict, marked=()) -> dict:
+    """Headers as stored on an Attempt: secret values replaced by REDACTED."""
+    return {
+        name: (REDACTED if is_secret(name, marked) else value) for name, value in headers.items()
+    }
+
+
+def keep_masked(submitted: dict, stored: dict | None) -> dict:
+    """`submitted` with every value left masked (MASK, or None from the API) replaced by the
+    stored value of that name (names compare in any case), so an editor never re-types a
+    secret. Raises ValidationError naming a masked header that has no stored value."""
+    by_lower = {str(name).lower(): value for name, value in (stored or {}).items()}
+    kept, missing = {}, []
+    for name, value in submitted.items():
+        if value is None or value == MASK:
+            key = str(name).lower()
+            if key not in by_lower:
+                missing.append(name)
+                continue
+            value = by_lower[key]
+        kept[name] = value
+    if missing:
+        raise ValidationError(
+            [f"Type the value of “{name}”: there is no stored value to keep." for name in missing]
+        )
+    return kept
+
+
+def split_names(text: str) -> list[str]:
+    """Header names typed one per line or separated by commas or spaces."""
+    return [part for part in re.split(r"[\s,]+", text or "") if part]
+
+
+def clean_secret_names(names) -> list[str]:
+    """The names to store as Endpoint.secret_header_names: valid header names, each once
+    (any case), without the credential-like ones (always secret anyway, so the stored list
+    is only what the owner added). Raises ValidationError in plain words."""
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ValidationError('Secret header names are a list of strings, e.g. ["X-Team"].')
+    bad = [name for name in names if not HEADER_NAME.match(name)]
+    if bad:
+        raise ValidationError([f"“{name}” is not a valid header name." for name in bad])
+    kept: dict[str, str] = {}
+    for name in names:
+        if not is_credential_name(name):
+            kept.setdefault(name.lower(), name)
+    limit = settings.HOOKHUB_MAX_CUSTOM_HEADERS
+    if len(kept) > limit:
+        raise ValidationError(f"At most {limit} secret header names.")
+    return list(kept.values())
+
+
+def validate_secret_names(names) -> None:
+    """The model field's validator for Endpoint.secret_header_names."""
+    clean_secret_names(names)

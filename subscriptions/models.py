@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets as pysecrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -13,13 +15,28 @@ from django.utils import timezone
 
 from subscriptions import secrets
 from subscriptions.addresses import validate_endpoint_url
-from subscriptions.headers import validate_headers
+from subscriptions.headers import masked, secret_names, validate_secret_names
 
 
 def first_line(text: str | None) -> str:
     """A description's or docstring's first line: the summary lists and documents show."""
     lines = (text or "").strip().splitlines()
     return lines[0].strip() if lines else ""
+
+
+def _expiry(entry: dict) -> datetime:
+    """An Endpoint.previous_secrets entry's expiry (stored as ISO 8601 text in JSON)."""
+    return datetime.fromisoformat(entry["expires_at"])
+
+
+# When a rotated-out secret stops signing, as the dashboard and the API offer it (Stripe's
+# "roll secret" choices): name -> (seconds, label).
+SECRET_EXPIRY_CHOICES = {
+    "now": (0, "Now"),
+    "1h": (3600, "In 1 hour"),
+    "24h": (24 * 3600, "In 24 hours"),
+    "7d": (7 * 24 * 3600, "In 7 days"),
+}
 
 
 class EventType(models.Model):
@@ -61,19 +78,23 @@ class EventType(models.Model):
 
 
 class EndpointQuerySet(models.QuerySet):
+    def receiving(self, event_type: EventType) -> EndpointQuerySet:
+        """Endpoints that receive `event_type` (explicitly or through "all"), whatever their
+        state: publishing gives a paused or system-disabled one a skipped delivery, which it
+        can send once enabled again, so nothing published for it vanishes."""
+        return self.filter(
+            models.Q(all_event_types=True) | models.Q(event_types=event_type)
+        ).distinct()
+
     def subscribed_to(self, event_type: EventType) -> EndpointQuerySet:
-        """Enabled endpoints that receive `event_type` (explicitly or through "all")."""
-        return (
-            self.filter(state=Endpoint.State.ENABLED)
-            .filter(models.Q(all_event_types=True) | models.Q(event_types=event_type))
-            .distinct()
-        )
+        """Enabled endpoints that receive `event_type`: those sent its events now."""
+        return self.receiving(event_type).filter(state=Endpoint.State.ENABLED)
 
 
 class Endpoint(models.Model):
     class State(models.TextChoices):
         ENABLED = "enabled", "Enabled"
-        PAUSED = "paused", "Disabled by you"
+        PAUSED = "paused", "Paused"
         DISABLED = "disabled", "Disabled by the system"
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -88,10 +109,17 @@ class Endpoint(models.Model):
     all_event_types = models.BooleanField(
         default=False, help_text="Receive every event type, including ones added later."
     )
-    headers = models.JSONField(default=dict, blank=True, validators=[validate_headers])
+    # Custom headers, {name: value} as JSON, encrypted like the secret ("" when none): their
+    # values are usually the receiver's credentials. Read and set through `headers`.
+    headers_encrypted = models.TextField(blank=True, editable=False)
+    # Names the owner marked secret, besides the credential-like ones (headers.is_secret).
+    secret_header_names = models.JSONField(
+        default=list, blank=True, validators=[validate_secret_names]
+    )
     secret_encrypted = models.TextField(editable=False)
-    previous_secret_encrypted = models.TextField(blank=True, editable=False)
-    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Replaced secrets that still sign during their grace period, newest first:
+    # [{"encrypted": <Fernet token>, "expires_at": <ISO 8601 UTC>}, ...]. See signing_secrets.
+    previous_secrets = models.JSONField(default=list, blank=True, editable=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ENABLED)
     disabled_reason = models.CharField(max_length=300, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
@@ -126,18 +154,62 @@ class Endpoint(models.Model):
         return reverse("dashboard:endpoint-detail", args=[self.uid])
 
     @property
+    def headers(self) -> dict[str, str]:
+        """The custom headers in clear (a copy: assign to change them). Decrypted once per
+        stored ciphertext on this instance."""
+        token = self.headers_encrypted
+        cached = self.__dict__.get("_headers_plain")
+        if cached is None or cached[0] != token:
+            cached = (token, json.loads(secrets.decrypt(token)) if token else {})
+            self.__dict__["_headers_plain"] = cached
+        return dict(cached[1])
+
+    @headers.setter
+    def headers(self, value: dict[str, str] | None) -> None:
+        value = dict(value or {})
+        self.headers_encrypted = secrets.encrypt(json.dumps(value)) if value else ""
+        self.__dict__["_headers_plain"] = (self.headers_encrypted, value)
+
+    @property
+    def masked_headers(self) -> dict[str, str]:
+        """The headers as people and API clients see them: secret values masked."""
+        return masked(self.headers, self.secret_header_names)
+
+    @property
+    def secret_headers(self) -> list[str]:
+        """The names of this endpoint's headers whose values are secret."""
+        return secret_names(self.headers, self.secret_header_names)
+
+    @property
     def secret(self) -> str:
         return secrets.decrypt(self.secret_encrypted)
 
     def signing_secrets(self, now=None) -> list[str]:
-        """Secrets that sign outgoing requests: the current one, plus the previous one while
-        its rotation grace period lasts, so receivers can switch without dropping events."""
+        """Secrets that sign outgoing requests: the current one, then every replaced one
+        whose grace period has not ended, newest first, so a receiver still using any secret
+        it was promised keeps verifying (rotating twice within a day keeps all three).
+
+        The replaced secrets are a JSON list on the row (`previous_secrets`), not a related
+        model: the delivery engine claims deliveries joined with their endpoint in one
+        statement (deliveries.statements), so the list arrives with the row and signing
+        costs no extra query; the list is short (HOOKHUB_MAX_PREVIOUS_SECRETS) and is only
+        ever rewritten whole, by rotate_secret or rotate_encryption_key."""
+        return [secrets.decrypt(token) for token in self.signing_tokens(now)]
+
+    def signing_tokens(self, now=None) -> tuple[str, ...]:
+        """The encrypted form of signing_secrets(now): what a cache of decrypted secrets is
+        keyed on (a rotation, an expiry or a re-encryption changes it)."""
         now = now or timezone.now()
-        keys = [self.secret]
-        if self.previous_secret_encrypted and self.previous_secret_expires_at:
-            if self.previous_secret_expires_at > now:
-                keys.append(secrets.decrypt(self.previous_secret_encrypted))
-        return keys
+        return (self.secret_encrypted, *(e["encrypted"] for e in self._previous_signing(now)))
+
+    def previous_secret_expiries(self, now=None) -> list[datetime]:
+        """When each replaced secret that still signs stops signing, newest secret first:
+        what pages and the API show (never the secrets themselves)."""
+        now = now or timezone.now()
+        return [_expiry(entry) for entry in self._previous_signing(now)]
+
+    def _previous_signing(self, now: datetime) -> list[dict]:
+        return [entry for entry in self.previous_secrets or [] if _expiry(entry) > now]
 
     @property
     def is_enabled(self) -> bool:
@@ -192,22 +264,36 @@ class Endpoint(models.Model):
             setattr(self, name, value)
         return True
 
-    def rotate_secret(self, grace: timedelta | None = None) -> str:
-        """Make a new current secret; the old one keeps signing for `grace`. Saves."""
+    def rotate_secret(self, grace: timedelta | None = None, *, now=None) -> str:
+        """Make a new current secret and return it. The one it replaces keeps signing for
+        `grace` (default HOOKHUB_SECRET_ROTATION_GRACE; zero: it stops at once), each earlier
+        one until its own expiry; expired ones are dropped. Raises ValidationError, changing
+        nothing, when more than HOOKHUB_MAX_PREVIOUS_SECRETS would still sign. Saves.
+        Afterwards `replaced_secret_expires_at` says until when the replaced one signs (the
+        rotation's time if it stopped at once), for the caller's answer and audit entry.
+        (subscriptions.services.rotate_secret locks the row and audits; call that.)"""
         if grace is None:
             grace = timedelta(seconds=settings.HOOKHUB_SECRET_ROTATION_GRACE)
+        now = now or timezone.now()
+        kept = self._previous_signing(now)
+        if grace > timedelta(0):
+            limit = settings.HOOKHUB_MAX_PREVIOUS_SECRETS
+            if len(kept) >= limit:
+                soonest = min(_expiry(entry) for entry in kept) if kept else now
+                raise ValidationError(
+                    f"This endpoint already has {len(kept)} old secrets still signing, the "
+                    f"most HookHub keeps ({limit}). Rotate with the current secret expiring "
+                    "now, or wait until an old one expires (the next at "
+                    f"{soonest:%Y-%m-%d %H:%M} UTC).",
+                    code="too_many_previous_secrets",
+                )
+            entry = {"encrypted": self.secret_encrypted, "expires_at": (now + grace).isoformat()}
+            kept.insert(0, entry)
         new_secret = secrets.generate_secret()
-        self.previous_secret_encrypted = self.secret_encrypted
-        self.previous_secret_expires_at = timezone.now() + grace
         self.secret_encrypted = secrets.encrypt(new_secret)
-        self.save(
-            update_fields=[
-                "secret_encrypted",
-                "previous_secret_encrypted",
-                "previous_secret_expires_at",
-                "updated_at",
-            ]
-        )
+        self.previous_secrets = kept
+        self.save(update_fields=["secret_encrypted", "previous_secrets", "updated_at"])
+        self.replaced_secret_expires_at = max(now + grace, now)
         return new_secret
 
 

@@ -58,8 +58,8 @@ def decrypt(token: str) -> str:
         return _cipher().decrypt(token.encode()).decode()
     except InvalidToken:
         raise ImproperlyConfigured(
-            "A signing secret could not be decrypted: HOOKHUB_ENCRYPTION_KEYS lacks the key "
-            "it was encrypted with."
+            "A signing secret (or an endpoint's custom headers) could not be decrypted: "
+            "HOOKHUB_ENCRYPTION_KEYS lacks the key it was encrypted with."
         ) from None
 
 

@@ -10,7 +10,9 @@ rename) raises ValidationError here.
 Audit entries, one per call that changed something:
     endpoint.created / endpoint.updated (changed: [field, ...]) / endpoint.deleted (url)
     endpoint.paused / endpoint.enabled (previous_state) / endpoint.disabled_by_system (reason)
-    endpoint.secret_rotated (previous_expires_at) / endpoint.secret_revealed
+    endpoint.secret_rotated (previous_expires_at, previous_secrets_signing) /
+    endpoint.secret_revealed
+    endpoint.headers_revealed (headers: the secret names shown)
     event_type.created / event_type.updated (changed: [field, ...], version)
     event_type.archived / event_type.restored
 """
@@ -19,8 +21,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -31,7 +35,16 @@ from subscriptions.models import Endpoint, EventType
 
 logger = logging.getLogger(__name__)
 
-ENDPOINT_FIELDS = ("url", "description", "all_event_types", "headers", "rate_limit")
+ENDPOINT_FIELDS = (
+    "url",
+    "description",
+    "all_event_types",
+    "headers",
+    "secret_header_names",
+    "rate_limit",
+)
+# Endpoint.headers is a property over the encrypted column it is saved in.
+ENDPOINT_COLUMNS = {"headers": "headers_encrypted"}
 EVENT_TYPE_FIELDS = ("name", "description", "method", "schema", "example")
 
 
@@ -83,7 +96,8 @@ def update_endpoint(endpoint: Endpoint, values: Mapping[str, Any], *, actor, req
             for name in changed:
                 if name != "event_types":
                     setattr(stored, name, values[name])
-            stored.save(update_fields=[n for n in changed if n != "event_types"] + ["updated_at"])
+            columns = [ENDPOINT_COLUMNS.get(n, n) for n in changed if n != "event_types"]
+            stored.save(update_fields=[*columns, "updated_at"])
             if "event_types" in changed:
                 stored.event_types.set(types)
             audit.record(
@@ -144,8 +158,10 @@ def _tell_owner(endpoint: Endpoint, reason: str) -> None:
             message=(
                 f"HookHub stopped sending webhooks to {endpoint.url}.\n\n"
                 f"Why: {reason}\n\n"
-                "Events published while it is disabled are not sent. Fix the receiver, then "
-                "re-enable the endpoint from your dashboard; you can replay missed deliveries."
+                "Events published while it is disabled are kept, not sent, for "
+                f"{settings.HOOKHUB_ATTEMPT_RETENTION_DAYS} days. Fix the receiver, "
+                "then re-enable the endpoint from your dashboard: its page then offers to send "
+                "the events it missed, and you can replay failed deliveries."
             ),
             from_email=None,
             recipient_list=[email],
@@ -154,16 +170,40 @@ def _tell_owner(endpoint: Endpoint, reason: str) -> None:
         logger.exception("Could not email %s about disabled endpoint %s", email, endpoint.pk)
 
 
-def rotate_secret(endpoint: Endpoint, *, actor, request=None) -> str:
-    """A new signing secret; the old one keeps signing for HOOKHUB_SECRET_ROTATION_GRACE."""
+def rotate_secret(
+    endpoint: Endpoint, *, actor, request=None, grace: timedelta | None = None
+) -> str:
+    """A new signing secret, returned. The old one keeps signing for `grace` (default
+    HOOKHUB_SECRET_ROTATION_GRACE, at most HOOKHUB_SECRET_ROTATION_MAX_GRACE; zero: it stops
+    now) and every earlier one until its own expiry (Endpoint.rotate_secret). The row is
+    locked meanwhile, so two rotations at once each keep the other's secret. Refused with
+    ValidationError beyond HOOKHUB_MAX_PREVIOUS_SECRETS or the longest grace. Afterwards
+    `endpoint.replaced_secret_expires_at` says until when the replaced secret signs."""
+    if grace is None:
+        grace = timedelta(seconds=settings.HOOKHUB_SECRET_ROTATION_GRACE)
+    longest = timedelta(seconds=settings.HOOKHUB_SECRET_ROTATION_MAX_GRACE)
+    if not timedelta(0) <= grace <= longest:
+        raise ValidationError(
+            f"The old secret may keep signing for 0 to {int(longest.total_seconds())} seconds.",
+            code="invalid_grace",
+        )
+    now = timezone.now()
     with transaction.atomic():
-        secret = endpoint.rotate_secret()
+        stored = (
+            Endpoint.objects.select_for_update()
+            .only("secret_encrypted", "previous_secrets")
+            .get(pk=endpoint.pk)
+        )
+        endpoint.secret_encrypted = stored.secret_encrypted
+        endpoint.previous_secrets = stored.previous_secrets
+        secret = endpoint.rotate_secret(grace, now=now)
         audit.record(
             actor,
             "endpoint.secret_rotated",
             endpoint,
             request=request,
-            previous_expires_at=endpoint.previous_secret_expires_at.isoformat(),
+            previous_expires_at=endpoint.replaced_secret_expires_at.isoformat(),
+            previous_secrets_signing=len(endpoint.previous_secret_expiries(now)),
         )
     return secret
 
@@ -172,6 +212,19 @@ def reveal_secret(endpoint: Endpoint, *, actor, request=None) -> str:
     """The current secret, with an audit entry naming who looked."""
     audit.record(actor, "endpoint.secret_revealed", endpoint, request=request)
     return endpoint.secret
+
+
+def reveal_headers(endpoint: Endpoint, *, actor, request=None) -> dict[str, str]:
+    """The custom headers in clear, secret values included, with an audit entry naming who
+    looked and which headers (names only: the log never holds a value)."""
+    audit.record(
+        actor,
+        "endpoint.headers_revealed",
+        endpoint,
+        request=request,
+        headers=endpoint.secret_headers,
+    )
+    return endpoint.headers
 
 
 # --- event types ----------------------------------------------------------------------------

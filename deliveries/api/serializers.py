@@ -127,3 +127,16 @@ class TestEventSerializer(serializers.Serializer):
         help_text="Which event type to send; its example is the payload unless `data` is given.",
     )
     data = serializers.JSONField(required=False, help_text="Payload; default: the example.")
+
+
+class SendMissedSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(
+        required=False,
+        help_text="Only the events published from this time on; default: every one missed.",
+    )
+
+
+class SendMissedResultSerializer(serializers.Serializer):
+    sent = serializers.IntegerField(
+        help_text="How many missed deliveries were made due now (0 when there were none)."
+    )

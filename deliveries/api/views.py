@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deliveries.access import deliveries_for, get_delivery_or_404
-from deliveries.actions import ReplayRefused, replay, send_test
+from deliveries.actions import ReplayRefused, replay, send_missed, send_test
 from deliveries.api.serializers import (
     DeliveryDetailSerializer,
     DeliveryFilterSerializer,
@@ -23,6 +23,8 @@ from deliveries.api.serializers import (
     EventBatchAcceptedSerializer,
     EventBatchSerializer,
     EventIngestSerializer,
+    SendMissedResultSerializer,
+    SendMissedSerializer,
     TestEventSerializer,
 )
 from deliveries.publishing import (
@@ -291,3 +293,39 @@ class EndpointTestView(APIView):
             return publish_error_response(error)
         delivery = get_delivery_or_404(request.user, delivery.uid)
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+SEND_MISSED_DESCRIPTION = """Events published while the endpoint was paused or disabled by the
+system are kept for it as `skipped` deliveries (for `HOOKHUB_ATTEMPT_RETENTION_DAYS`), not
+sent. This makes them all (or those published from `since` on) due now: each is sent, oldest
+first, with its original `webhook-id`, and retried like any delivery. Calling it again sends
+nothing twice. Refused (409) unless the endpoint is enabled."""
+
+
+class EndpointSendMissedView(APIView):
+    """Beside EndpointTestView, for the same reason: sending is the deliveries app's job."""
+
+    @extend_schema(
+        summary="Send the events an endpoint missed while paused or disabled",
+        description=SEND_MISSED_DESCRIPTION,
+        request=SendMissedSerializer,
+        responses={200: SendMissedResultSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request, id):  # noqa: A002
+
+        endpoint = access.get_endpoint_or_404(request.user, id)
+        serializer = SendMissedSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            sent = send_missed(
+                endpoint,
+                actor=request.user,
+                since=serializer.validated_data.get("since"),
+                request=request,
+            )
+        except ReplayRefused as refused:
+            return Response(
+                {"detail": refused.message, "code": "send_refused"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(SendMissedResultSerializer({"sent": sent}).data)

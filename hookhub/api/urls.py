@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from deliveries.api.views import (
     DeliveryViewSet,
+    EndpointSendMissedView,
     EndpointTestView,
     EventBatchIngestView,
     EventIngestView,
@@ -24,5 +25,10 @@ urlpatterns = [
     path("events/", EventIngestView.as_view(), name="event-ingest"),
     path("events/batch/", EventBatchIngestView.as_view(), name="event-batch-ingest"),
     path("endpoints/<uuid:id>/test/", EndpointTestView.as_view(), name="endpoint-test"),
+    path(
+        "endpoints/<uuid:id>/send-missed/",
+        EndpointSendMissedView.as_view(),
+        name="endpoint-send-missed",
+    ),
     *router.urls,
 ]

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from subscriptions import services
-from subscriptions.headers import validate_headers
-from subscriptions.models import Endpoint, EventType
+from subscriptions.headers import MASK, clean_secret_names, keep_masked, validate_headers
+from subscriptions.models import SECRET_EXPIRY_CHOICES, Endpoint, EventType
 from subscriptions.schemas import check_event_example, check_event_schema, default_schema
 
 
@@ -70,11 +73,20 @@ class EventTypeSerializer(serializers.ModelSerializer):
 
 
 class HeadersField(serializers.DictField):
-    child = serializers.CharField(max_length=1000, allow_blank=True)
+    """Read: every header, secret values (subscriptions.headers.is_secret) masked. Write: the
+    whole set (a name left out is removed); a masked value, or null, keeps the value stored
+    under that name, so a client sends back what it read without knowing the secrets."""
+
+    child = serializers.CharField(max_length=1000, allow_blank=True, allow_null=True)
+
+    def get_attribute(self, instance):
+        return instance.masked_headers
 
     def to_internal_value(self, data):
         headers = super().to_internal_value(data)
+        endpoint = getattr(self.parent, "instance", None)
         try:
+            headers = keep_masked(headers, endpoint.headers if endpoint is not None else {})
             validate_headers(headers)
         except DjangoValidationError as error:
             _raise_drf(error)
@@ -91,7 +103,20 @@ class EndpointSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Names of the event types this endpoint receives.",
     )
-    headers = HeadersField(required=False, help_text="Extra headers sent with every delivery.")
+    headers = HeadersField(
+        required=False,
+        help_text="Extra headers sent with every delivery, as {name: value}. Secret values "
+        "(Authorization, Proxy-Authorization, Cookie, names ending in -token, -key, -secret, "
+        f"-password…, and `secret_header_names`) read as `{MASK}`. Writing replaces the whole "
+        f"set: a name left out is removed, and a value of `{MASK}` or null keeps the value "
+        "stored under that name (a PATCH without `headers` changes none).",
+    )
+    secret_header_names = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        help_text="More header names whose values are secret (masked here and in the "
+        "delivery log). Credential-like names are always secret and are not listed.",
+    )
 
     class Meta:
         model = Endpoint
@@ -102,6 +127,7 @@ class EndpointSerializer(serializers.ModelSerializer):
             "event_types",
             "all_event_types",
             "headers",
+            "secret_header_names",
             "state",
             "disabled_reason",
             "disabled_at",
@@ -111,6 +137,12 @@ class EndpointSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["disabled_reason", "disabled_at", "created_at", "updated_at"]
+
+    def validate_secret_header_names(self, value: list[str]) -> list[str]:
+        try:
+            return clean_secret_names(value)
+        except DjangoValidationError as error:
+            _raise_drf(error)
 
     def validate_state(self, value: str) -> str:
         try:
@@ -130,9 +162,67 @@ class EndpointWithSecretSerializer(EndpointSerializer):
         return instance.secret
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "enum": list(SECRET_EXPIRY_CHOICES)},
+        ]
+    }
+)
+class SecretExpiryField(serializers.Field):
+    """Seconds (an integer, 0 for now) or one of the dashboard's choices ("now", "1h", "24h",
+    "7d"), as a timedelta; at most HOOKHUB_SECRET_ROTATION_MAX_GRACE."""
+
+    default_error_messages = {
+        "invalid": "Give seconds (0 or more) or one of: {choices}.",
+        "too_long": "At most {longest} seconds ({days:g} days).",
+    }
+
+    def to_internal_value(self, data) -> timedelta:
+        choices = ", ".join(SECRET_EXPIRY_CHOICES)
+        if isinstance(data, str) and data in SECRET_EXPIRY_CHOICES:
+            seconds = SECRET_EXPIRY_CHOICES[data][0]
+        elif isinstance(data, int) and not isinstance(data, bool) and data >= 0:
+            seconds = data
+        elif isinstance(data, str) and data.isascii() and data.isdigit():  # a form post
+            seconds = int(data)
+        else:
+            self.fail("invalid", choices=choices)
+        longest = int(settings.HOOKHUB_SECRET_ROTATION_MAX_GRACE)
+        if seconds > longest:
+            self.fail("too_long", longest=longest, days=longest / 86400)
+        return timedelta(seconds=seconds)
+
+    def to_representation(self, value: timedelta) -> int:
+        return int(value.total_seconds())
+
+
+class RotateSecretSerializer(serializers.Serializer):
+    previous_expires_in = SecretExpiryField(
+        required=False,
+        help_text="How long the current secret keeps signing after it is replaced: seconds "
+        "(0: it stops at once) or `now`, `1h`, `24h`, `7d`. Default "
+        "`HOOKHUB_SECRET_ROTATION_GRACE` (24 h).",
+    )
+
+
+class PreviousSecretSerializer(serializers.Serializer):
+    expires_at = serializers.DateTimeField(
+        read_only=True, help_text="When this old secret stops signing."
+    )
+
+
 class SecretSerializer(serializers.Serializer):
     secret = serializers.CharField(read_only=True, help_text="The new signing secret.")
     previous_secret_expires_at = serializers.DateTimeField(
         read_only=True,
-        help_text="Until then the old secret also signs, so receivers can switch over.",
+        help_text="Until then the secret just replaced also signs, so receivers can switch "
+        "over (now, if it was told to stop at once).",
+    )
+    previous_secrets = PreviousSecretSerializer(
+        many=True,
+        read_only=True,
+        help_text="Every old secret that still signs, newest first, with its expiry; the "
+        "secrets themselves are never returned.",
     )

@@ -17,6 +17,7 @@ from subscriptions.api.serializers import (
     EndpointSerializer,
     EndpointWithSecretSerializer,
     EventTypeSerializer,
+    RotateSecretSerializer,
     SecretSerializer,
 )
 from subscriptions.models import EventType
@@ -132,21 +133,29 @@ class EndpointViewSet(
 
     @extend_schema(
         summary="Rotate the signing secret",
-        description="Makes a new secret. The old one keeps signing alongside it for "
-        "`HOOKHUB_SECRET_ROTATION_GRACE` seconds so receivers can switch without dropping "
-        "events.",
-        request=None,
+        description="Makes a new secret. The one it replaces keeps signing alongside it for "
+        "`previous_expires_in` (default `HOOKHUB_SECRET_ROTATION_GRACE`, 24 h) so receivers "
+        "can switch without dropping events, and so does every older secret until its own "
+        "expiry. Refused (400) when `HOOKHUB_MAX_PREVIOUS_SECRETS` old secrets already sign, "
+        "unless `previous_expires_in` is 0 (`now`).",
+        request=RotateSecretSerializer,
         responses={200: SecretSerializer},
     )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, id=None):  # noqa: A002 - the URL's name for the uid
         endpoint = self.get_object()
-        secret = services.rotate_secret(endpoint, actor=request.user, request=request)
+        options = RotateSecretSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        grace = options.validated_data.get("previous_expires_in")
+        secret = services.rotate_secret(endpoint, actor=request.user, request=request, grace=grace)
         return Response(
             SecretSerializer(
                 {
                     "secret": secret,
-                    "previous_secret_expires_at": endpoint.previous_secret_expires_at,
+                    "previous_secret_expires_at": endpoint.replaced_secret_expires_at,
+                    "previous_secrets": [
+                        {"expires_at": when} for when in endpoint.previous_secret_expiries()
+                    ],
                 }
             ).data
         )

@@ -108,10 +108,13 @@ def test_subscriber_adds_endpoint_sends_test_sees_attempt_reveals_and_rotates_se
     page.click("button:has-text('Reveal secret')")
     assert page.inner_text("#signing-secret") == endpoint.secret
     shot(page, "endpoint-detail")
+    page.click("a:has-text('Rotate secret')")  # the confirmation page asks for the expiry
+    page.check("input[name=previous_expires][value='1h']")
     page.click("button:has-text('Rotate secret')")
     page.wait_for_selector("text=The old one keeps signing until")
     endpoint.refresh_from_db()
-    assert endpoint.previous_secret_expires_at is not None
+    assert page.inner_text("#signing-secret") == endpoint.secret  # shown at once
+    assert len(endpoint.previous_secret_expiries()) == 1
     assert page.locator("text=previous secret also signs").count() == 1
     assert (
         AuditEntry.objects.filter(

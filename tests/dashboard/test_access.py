@@ -26,6 +26,7 @@ ACCESS = {
     "dashboard:endpoint-edit": "owner",
     "dashboard:endpoint-delete": "owner",
     "dashboard:secret-reveal": "owner",
+    "dashboard:headers-reveal": "owner",
     "dashboard:secret-rotate": "owner",
     "dashboard:webhooks": "user",
     "dashboard:event-type-list": "staff",
@@ -37,6 +38,9 @@ ACCESS = {
     "dashboard:endpoint-resume": "owner",
     "dashboard:send-test": "owner",
     "dashboard:delivery-log": "owner",
+    "dashboard:send-missed": "owner",
+    "dashboard:recover": "owner",
+    "dashboard:recover-job": "owner",
     "dashboard:delivery-detail": "owner",
     "dashboard:delivery-replay": "owner",
     "dashboard:review-overview": "staff",
@@ -66,7 +70,7 @@ def world(owner, staff):
     event_type = EventTypeFactory(name="order-paid")
     endpoint = EndpointFactory(owner=owner, event_types=[event_type])
     delivery = DeliveryFactory(endpoint=endpoint)
-    job = ReplayJob.objects.create(created_by=staff)
+    job = ReplayJob.objects.create(created_by=owner)  # staff see every job, owners their own
     return {"endpoint": endpoint, "delivery": delivery, "job": job, "event_type": event_type}
 
 
@@ -76,7 +80,7 @@ def url_for(name: str, pattern: URLPattern, world) -> str:
     if "<uuid:uid>" in route:
         if route.startswith("deliveries/"):
             kwargs["uid"] = world["delivery"].uid
-        elif route.startswith("review/replays/"):
+        elif route.startswith(("review/replays/", "replays/")):
             kwargs["uid"] = world["job"].uid
         else:
             kwargs["uid"] = world["endpoint"].uid

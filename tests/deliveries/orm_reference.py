@@ -1,6 +1,6 @@
-"""The claim and the record written with the ORM, as the hand-written statements in
-deliveries.statements must behave: an oracle for the equivalence tests (and a baseline for
-the bench). Slower and plainer on purpose; nothing in the product calls it."""
+"""The claim, the record and the fan-out written with the ORM, as the hand-written
+statements in deliveries.statements must behave: an oracle for the equivalence tests (and a
+baseline for the bench). Slower and plainer on purpose; nothing in the product calls it."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from collections import Counter
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from deliveries import engine, policy
-from deliveries.models import Attempt, Delivery
+from deliveries.models import Attempt, Delivery, Event
 from subscriptions import services
-from subscriptions.models import Endpoint
+from subscriptions.models import Endpoint, EventType
 
 S = Delivery.Status
 
@@ -120,3 +121,30 @@ def record(finished: list[engine.Finished], now: datetime | None = None) -> None
         policy.record_endpoint_health(succeeded, failed, now)
     for endpoint, reason in gone.values():
         services.disable_endpoint(Endpoint.objects.get(pk=endpoint.pk), reason, now=now)
+
+
+def publish_many(event_type: EventType, payloads: list) -> tuple[list[Event], list[int]]:
+    """publishing.publish_many's store (and publish's, for one payload): the events, and one
+    delivery per (event, endpoint receiving the type in any state), pending and due now for
+    an enabled endpoint, skipped and never due for a paused or system-disabled one. Returns
+    the events and the ids to enqueue (the pending deliveries')."""
+    now = timezone.now()
+    receiving = (
+        Endpoint.objects.filter(Q(all_event_types=True) | Q(event_types=event_type))
+        .distinct()
+        .order_by("id")
+    )
+    with transaction.atomic():
+        events = Event.objects.bulk_create(
+            [Event(event_type=event_type, payload=payload) for payload in payloads]
+        )
+        made = Delivery.objects.bulk_create(
+            [
+                Delivery(event=event, endpoint=endpoint, status=S.PENDING, next_attempt_at=now)
+                if endpoint.state == Endpoint.State.ENABLED
+                else Delivery(event=event, endpoint=endpoint, status=S.SKIPPED)
+                for event in events
+                for endpoint in receiving
+            ]
+        )
+    return events, [delivery.pk for delivery in made if delivery.status == S.PENDING]

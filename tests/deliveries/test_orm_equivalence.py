@@ -9,12 +9,12 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from deliveries import engine
+from deliveries import engine, publishing
 from deliveries.models import Attempt, Delivery
 from deliveries.transport import TransportResult
 from subscriptions.models import Endpoint
 from tests.deliveries import orm_reference
-from tests.factories import DeliveryFactory, EndpointFactory, EventFactory
+from tests.factories import DeliveryFactory, EndpointFactory, EventFactory, EventTypeFactory
 
 S = Delivery.Status
 NOW = timezone.now().replace(microsecond=0)
@@ -76,7 +76,8 @@ def frozen(monkeypatch, settings):
 
 @pytest.fixture
 def backlog(db, event_type, owner):
-    """Due rows of three endpoints at distinct times, one not due, one already sending."""
+    """Due rows of three endpoints at distinct times, one not due, one already sending, one
+    skipped (its endpoint was paused when it was published: never claimed)."""
     endpoints = [EndpointFactory(owner=owner, event_types=[event_type]) for _ in range(3)]
     made = []
     for n in range(24):
@@ -92,6 +93,7 @@ def backlog(db, event_type, owner):
         endpoint=endpoints[1], status=S.PENDING, next_attempt_at=NOW + timedelta(hours=1)
     )
     DeliveryFactory(endpoint=endpoints[2], status=S.SENDING, claimed_until=NOW)
+    DeliveryFactory(endpoint=endpoints[0], status=S.SKIPPED, next_attempt_at=NOW)
     return endpoints
 
 
@@ -176,3 +178,73 @@ def test_the_record_writes_what_the_orm_reference_writes(backlog, frozen, settin
     statuses = {row["status"] for row in ours[1]}
     assert {S.PENDING, S.SUCCEEDED, S.FAILED, S.CANCELLED} <= statuses
     assert {row["state"] for row in ours[3]} >= {Endpoint.State.DISABLED}
+
+
+FAN_OUT_COLUMNS = (
+    "endpoint_id",
+    "status",
+    "trigger",
+    "attempt_count",
+    "next_attempt_at",
+    "claimed_until",
+    "last_attempt_at",
+    "last_response_status",
+    "last_error_class",
+    "created_at",
+    "updated_at",
+)
+
+
+def _fanned_out(publish) -> tuple:
+    """What `publish()` (-> events, enqueued delivery ids) stored, rolled back afterwards.
+    Rows are keyed by the event's position in the batch, not by ids: PostgreSQL's sequences
+    do not roll back, so the second run's ids are new."""
+    seen = None
+    try:
+        with transaction.atomic():
+            events, enqueued = publish()
+            position = {event.pk: n for n, event in enumerate(events)}
+            rows = Delivery.objects.order_by("event_id", "endpoint_id")
+            deliveries = [
+                (position[row.pop("event_id")], row)
+                for row in rows.values("id", "event_id", *FAN_OUT_COLUMNS)
+            ]
+            by_id = {row.pop("id"): (n, row["endpoint_id"]) for n, row in deliveries}
+            seen = (
+                [event.payload for event in events],
+                deliveries,
+                sorted(by_id[pk] for pk in enqueued),
+            )
+            raise _Rollback
+    except _Rollback:
+        pass
+    return seen
+
+
+@pytest.mark.parametrize("payloads", [[{"id": 1}], [{"id": n} for n in range(4)]])
+def test_the_fan_out_stores_what_the_orm_reference_stores(
+    db, event_type, owner, frozen, monkeypatch, django_capture_on_commit_callbacks, payloads
+):
+    # One payload goes through publish() (on PostgreSQL fan_out_sql), more through
+    # publish_many() (publish_many_sql; on SQLite both take fan_out_many).
+    for state in [*Endpoint.State.values, Endpoint.State.ENABLED]:
+        EndpointFactory(owner=owner, event_types=[event_type], state=state)
+    EndpointFactory(owner=owner, all_event_types=True, state=Endpoint.State.PAUSED)
+    EndpointFactory(owner=owner, event_types=[EventTypeFactory()])  # another type only
+
+    def hand_written():
+        enqueued: list[int] = []
+        monkeypatch.setattr("deliveries.queue.enqueue", lambda ids: enqueued.extend(ids))
+        with django_capture_on_commit_callbacks(execute=True):
+            if len(payloads) == 1:
+                events = [publishing.publish(event_type.name, payloads[0])]
+            else:
+                events = publishing.publish_many(event_type.name, payloads)
+        assert [e.delivery_count for e in events] == [5] * len(payloads)
+        return events, enqueued
+
+    ours = _fanned_out(hand_written)
+    theirs = _fanned_out(lambda: orm_reference.publish_many(event_type, payloads))
+    assert ours == theirs
+    statuses = [row["status"] for _, row in ours[1]]
+    assert statuses.count(S.SKIPPED) == 3 * len(payloads) and len(ours[2]) == 2 * len(payloads)

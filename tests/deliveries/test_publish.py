@@ -23,11 +23,12 @@ def test_publish_creates_one_delivery_per_subscribed_enabled_endpoint(
     receiver, make_endpoint, publish_now, event_type
 ):
     first, second = make_endpoint("/a"), make_endpoint("/b")
-    make_endpoint("/paused", state=Endpoint.State.PAUSED)
+    paused = make_endpoint("/paused", state=Endpoint.State.PAUSED)
     EndpointFactory(url=receiver.url("/all"), all_event_types=True, owner=first.owner)
     EndpointFactory(url=receiver.url("/other"), event_types=[EventTypeFactory()])
     event = publish_now("order-paid", {"id": 3})
-    assert event.delivery_count == 3
+    assert event.delivery_count == 4  # the paused endpoint's is kept, skipped (not sent)
+    assert Delivery.objects.get(endpoint=paused).status == Delivery.Status.SKIPPED
     assert receiver.wait_for(3)
     assert sorted(r.path for r in receiver.requests) == ["/a", "/all", "/b"]
     assert set(Delivery.objects.values_list("endpoint", flat=True)) >= {first.pk, second.pk}

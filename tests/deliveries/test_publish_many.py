@@ -39,27 +39,31 @@ def test_each_event_gets_a_delivery_per_subscribed_enabled_endpoint_and_one_enqu
 ):
     subscribed = {make_endpoint("/a").pk, make_endpoint("/b").pk}
     subscribed.add(EndpointFactory(owner=owner, all_event_types=True).pk)
-    make_endpoint("/paused", state=Endpoint.State.PAUSED)
-    make_endpoint("/off", state=Endpoint.State.DISABLED)
+    # Paused and system-disabled endpoints keep theirs as skipped deliveries, not enqueued.
+    held = {
+        make_endpoint("/paused", state=Endpoint.State.PAUSED).pk,
+        make_endpoint("/off", state=Endpoint.State.DISABLED).pk,
+    }
     EndpointFactory(owner=owner, event_types=[EventTypeFactory()])  # another type only
 
     with django_capture_on_commit_callbacks(execute=True):
         events = publish_many("order-paid", [{"id": 1}, {"id": 2}, {"id": 3}])
 
     assert [event.payload for event in events] == [{"id": 1}, {"id": 2}, {"id": 3}]
-    assert [event.delivery_count for event in events] == [3, 3, 3]
+    assert [event.delivery_count for event in events] == [5, 5, 5]
     stored = list(Event.objects.order_by("id"))
     assert [(e.pk, e.uid) for e in stored] == [(e.pk, e.uid) for e in events]
     assert all(e.uid.startswith("msg_") and not e._state.adding for e in events)
     rows = list(Delivery.objects.order_by("id"))
-    assert len(rows) == 9
+    assert len(rows) == 15
     for event in events:
-        assert {row.endpoint_id for row in rows if row.event_id == event.pk} == subscribed
-    assert len({row.uid for row in rows}) == 9 and all(row.uid.version == 4 for row in rows)
-    (ids,) = enqueued  # the whole batch, once
-    assert ids == [row.pk for row in rows]
+        assert {row.endpoint_id for row in rows if row.event_id == event.pk} == subscribed | held
+    assert len({row.uid for row in rows}) == 15 and all(row.uid.version == 4 for row in rows)
+    (ids,) = enqueued  # the whole batch's pending deliveries, once
+    assert ids == [row.pk for row in rows if row.endpoint_id in subscribed]
     for row in rows:
-        assert row.status == Delivery.Status.PENDING and row.attempt_count == 0
+        expected = Delivery.Status.SKIPPED if row.endpoint_id in held else Delivery.Status.PENDING
+        assert row.status == expected and row.attempt_count == 0
         assert row.claimed_until is None and row.trigger == "scheduled"
 
 

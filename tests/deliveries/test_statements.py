@@ -144,7 +144,7 @@ def test_publish_stores_the_event_and_its_deliveries_in_one_statement(
 ):
     subscribed = [make_endpoint("/a"), make_endpoint("/b")]
     everything = EndpointFactory(owner=owner, all_event_types=True)
-    make_endpoint("/paused", state=Endpoint.State.PAUSED)
+    paused = make_endpoint("/paused", state=Endpoint.State.PAUSED)
     EndpointFactory(owner=owner)  # subscribed to nothing
     enqueued = []
     monkeypatch.setattr("deliveries.queue.enqueue", lambda ids: enqueued.append(ids))
@@ -159,8 +159,11 @@ def test_publish_stores_the_event_and_its_deliveries_in_one_statement(
         {"id": 1},
         event.created_at,
     )
-    rows = list(Delivery.objects.filter(event=event).order_by("id"))
-    assert event.delivery_count == 3
+    # The paused endpoint's delivery is kept, skipped and never due, and not enqueued.
+    held = Delivery.objects.get(event=event, endpoint=paused)
+    assert (held.status, held.next_attempt_at) == (S.SKIPPED, None)
+    rows = list(Delivery.objects.filter(event=event).exclude(pk=held.pk).order_by("id"))
+    assert event.delivery_count == 4
     assert {row.endpoint_id for row in rows} == {e.pk for e in [*subscribed, everything]}
     assert len({row.uid for row in rows}) == 3 and all(row.uid.version == 4 for row in rows)
     (ids,) = enqueued

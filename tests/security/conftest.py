@@ -16,8 +16,9 @@ from tests.factories import (
 
 @pytest.fixture
 def world(owner, outsider, staff):
-    """The owner's endpoint with an event, a failed delivery and its attempt, a staff replay
-    job, and another subscriber's endpoint; `markers` are strings only the owner may see."""
+    """The owner's endpoint with an event, a failed delivery and its attempt, a replay job
+    the owner started, and another subscriber's endpoint; `markers` are strings only the
+    owner may see."""
     event_type = EventTypeFactory(name="invoice-paid")
     endpoint = EndpointFactory(
         owner=owner,
@@ -29,7 +30,8 @@ def world(owner, outsider, staff):
     event = EventFactory(event_type=event_type, payload={"id": 424242})
     delivery = DeliveryFactory(event=event, endpoint=endpoint, status="failed")
     AttemptFactory(delivery=delivery, duration_ms=5, response_status=500)
-    replay_job = ReplayJob.objects.create(created_by=staff, delivery_ids=[delivery.pk])
+    # The owner's own (a recover): staff see every job, a subscriber only theirs.
+    replay_job = ReplayJob.objects.create(created_by=owner, delivery_ids=[delivery.pk])
     markers = [
         str(endpoint.uid),
         endpoint.url,
