@@ -97,7 +97,8 @@ def test_subscriber_adds_endpoint_sends_test_sees_attempt_reveals_and_rotates_se
     page.click("button:has-text('Send test event')")
     page.wait_for_selector("#delivery-status:has-text('Succeeded')")
     assert page.locator(".attempt .status-succeeded").first.inner_text() == "HTTP 200"
-    assert "webhook-id" in page.content() and '{"ok": true}' in page.content()
+    # The response body is pretty-printed JSON on the page.
+    assert "webhook-id" in page.content() and '"ok": true' in page.content()
     shot(page, "delivery-detail")
     assert receiver.wait_for(1, path="/hook")
     got = receiver.requests_to("/hook")[0]
@@ -125,7 +126,8 @@ def test_subscriber_adds_endpoint_sends_test_sees_attempt_reveals_and_rotates_se
 
     page.click("nav >> text=Endpoints")
     page.wait_for_selector("svg.chart")
-    assert "100%" in page.inner_text("table.endpoints")
+    # Only test events went out so far, and they do not count in the success rate.
+    assert "no attempts" in page.inner_text("table.endpoints")
     shot(page, "endpoint-list")
     page.click("nav >> text=Webhooks")
     page.wait_for_selector("#receiver-snippet")

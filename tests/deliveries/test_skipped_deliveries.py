@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -273,3 +274,35 @@ def test_a_skipped_delivery_is_never_retried_on_the_schedule(receiver, make_endp
     DeliveryFactory(endpoint=endpoint, status=S.SKIPPED, next_attempt_at=timezone.now())
     _poll_like_a_worker()
     assert Delivery.objects.get().status == S.SKIPPED and receiver.requests == []
+
+
+@pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    reason="a PostgreSQL statement",
+)
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_publish_many_with_skipped_rows_is_still_one_statement(
+    make_endpoint, monkeypatch
+):
+    enqueued: list[list[int]] = []
+    monkeypatch.setattr("deliveries.queue.enqueue", lambda ids: enqueued.append(list(ids)))
+    on = make_endpoint("/on")
+    paused = make_endpoint("/paused", state=Endpoint.State.PAUSED)
+    off = make_endpoint("/off", state=Endpoint.State.DISABLED)
+    with CaptureQueriesContext(connection) as captured:
+        events = publish_many("order-paid", [{"id": n} for n in range(3)])
+    # The event type's lookup, then one statement (it commits on its own: autocommit).
+    assert len(captured) == 2, captured.captured_queries
+    assert [e.delivery_count for e in events] == [3, 3, 3]
+    rows = Delivery.objects.filter(event__in=events)
+    by_endpoint = {
+        endpoint.pk: sorted(rows.filter(endpoint=endpoint).values_list("status", flat=True))
+        for endpoint in (on, paused, off)
+    }
+    assert by_endpoint == {
+        on.pk: [S.PENDING] * 3,
+        paused.pk: [S.SKIPPED] * 3,
+        off.pk: [S.SKIPPED] * 3,
+    }
+    assert not rows.filter(status=S.SKIPPED, next_attempt_at__isnull=False).exists()
+    assert enqueued == [sorted(rows.filter(endpoint=on).values_list("id", flat=True))]

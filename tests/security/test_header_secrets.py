@@ -204,6 +204,7 @@ def test_a_real_delivery_carries_the_values_and_the_stored_attempt_does_not(
         assert_no_secret_in(repr(cursor.fetchall()))
     page = owner_client.get(reverse("dashboard:delivery-detail", args=[attempt.delivery.uid]))
     assert_no_secret_in(page.content.decode())
+    assert f"Authorization: {REDACTED}" in page.content.decode()
 
 
 def test_the_admin_masks_values_and_keeps_them_when_saved_unchanged(admin_client, owner):
