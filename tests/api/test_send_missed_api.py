@@ -95,7 +95,7 @@ def test_staff_may_send_for_any_endpoint(missed, staff_api, receiver):
 
 
 def test_the_deliveries_list_filters_on_skipped(make_endpoint, publish_now, owner_api):
-    endpoint = make_endpoint(state=Endpoint.State.PAUSED)
+    make_endpoint(state=Endpoint.State.PAUSED)
     event = publish_now("order-paid", {"id": 1})
     listed = owner_api.get("/api/v1/deliveries/", {"status": "skipped"}).json()["results"]
     assert [(row["status"], row["next_attempt_at"]) for row in listed] == [("skipped", None)]

@@ -82,9 +82,7 @@ def test_sending_while_still_paused_is_refused_with_a_message(
     paused_with_missed, owner_client, receiver
 ):
     endpoint, _ = paused_with_missed
-    response = owner_client.post(
-        reverse("dashboard:send-missed", args=[endpoint.uid]), follow=True
-    )
+    response = owner_client.post(reverse("dashboard:send-missed", args=[endpoint.uid]), follow=True)
     assert any(m.startswith("Not sent:") for m in messages_of(response))
     assert Delivery.objects.filter(status=S.SKIPPED).count() == 3
     assert receiver.requests == []
@@ -92,9 +90,7 @@ def test_sending_while_still_paused_is_refused_with_a_message(
 
 def test_nothing_missed_says_so(make_endpoint, owner_client):
     endpoint = make_endpoint()
-    response = owner_client.post(
-        reverse("dashboard:send-missed", args=[endpoint.uid]), follow=True
-    )
+    response = owner_client.post(reverse("dashboard:send-missed", args=[endpoint.uid]), follow=True)
     assert messages_of(response) == ["There are no missed events to send."]
     assert not AuditEntry.objects.filter(action="endpoint.missed_sent").exists()
 
