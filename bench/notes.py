@@ -93,6 +93,11 @@ HookHub's figure, on the same receiver:
   with the concurrency limit against the same 100 ms paths (>= 0.5 on PostgreSQL + Redis,
   >= 0.25 on SQLite) and with django-webhook (>= 5). The figure's label says how many
   requests the receiver saw open at once.
+- **W5 mixed receivers**: W3's rate and length (seed 12) over 100 endpoints of four kinds:
+  per 10, one hangs to the deadline, one answers 500 (retried on the retry schedule), four
+  answer after 100 ms and four at once. The 2xx endpoints' publish -> receipt p50 / p99 is
+  compared with the same schedule where the hanging and failing ones answer at once
+  (target p99 <= 2x, all delivered).
 - **W3 noisy neighbour**: 100 endpoints, 10 of which (0, 10, ..., 90) hang until the 5 s
   deadline cuts them. 20 events per second, each `publish()`ed at its time to
   an endpoint drawn at random (seed 11: the same schedule every run), for 30 s (4 s in quick

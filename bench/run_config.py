@@ -29,10 +29,11 @@ ORDER = [
     "w2",
     "w3",
     "w4",
+    "w5",
     "memory",
     "lists",
 ]
-WORKLOADS = {"w1", "w2", "w3", "w4"}
+WORKLOADS = {"w1", "w2", "w3", "w4", "w5"}
 
 
 @dataclass

@@ -12,7 +12,10 @@ same repeat, on the same receiver (bench/receiver.py picks the answer from the p
   HOOKHUB_DELIVERY_DEADLINE=5), 20 events per second to endpoints drawn at random (a fixed
   seed) for 30 s; the healthy endpoints' publish -> receipt latency against the same
   schedule with no hanging endpoint;
-- W4: 20 events x 100 endpoints (fan-out), at once.
+- W4: 20 events x 100 endpoints (fan-out), at once;
+- W5: mixed receivers on W3's schedule: per 10 endpoints 1 hangs, 1 answers 500 (retried),
+  4 answer after 100 ms, 4 at once; the 2xx ones' latency against the same schedule with
+  the hanging and failing ones answering at once.
 
 W1, W2 and W4 are timed from the first publish call until the receiver wrote its last 2xx
 (publishing is in the clock; nothing is pre-published); each run then waits until every
@@ -50,7 +53,14 @@ PATHS = {
     "w2": lambda i: f"/w2/delay-100/{i}",
     "w3": lambda i: f"/w3/hang/{i}" if i % HANG_EVERY == 0 else f"/w3/ok/{i}",
     "w3c": lambda i: f"/w3c/ok/{i}",
+    "w5": lambda i: f"/w5/{W5_KINDS[i % 10]}/{i}",
+    "w5c": lambda i: f"/w5c/{W5_CALM_KINDS[i % 10]}/{i}",
 }
+# W5, mixed receivers: per 10 endpoints, 1 never answers, 1 answers 500 (so it retries), 4
+# answer after 100 ms and 4 at once. Its baseline is the same schedule with the hanging and
+# failing ones answering at once.
+W5_KINDS = ["hang", "status-500", *["delay-100"] * 4, *["ok"] * 4]
+W5_CALM_KINDS = ["ok", "ok", *["delay-100"] * 4, *["ok"] * 4]
 
 
 class Sizes:
@@ -72,6 +82,10 @@ def type_name(prefix: str, i: int) -> str:
 
 def healthy(index: int) -> bool:
     return index % HANG_EVERY != 0
+
+
+def w5_healthy(index: int) -> bool:
+    return W5_KINDS[index % 10] in ("ok", "delay-100")
 
 
 def w3_schedule(duration: float, seed: int = SEED) -> list[tuple[float, int]]:
@@ -275,11 +289,11 @@ def arrivals(ctx, keys: set[str]) -> dict[str, float]:
     return got
 
 
-def latencies(ctx, sent: dict[str, tuple[float, int]], drain: float) -> dict:
+def latencies(ctx, sent: dict[str, tuple[float, int]], drain: float, is_healthy=healthy) -> dict:
     """Wait (at most `drain` s) for every healthy event in `sent` (key -> (publish time,
     endpoint index)); publish -> receipt seconds of each. An undelivered event counts as
     cut-off minus publish time: a lower bound, and the run is marked."""
-    healthy_sent = {key: at for key, (at, index) in sent.items() if healthy(index)}
+    healthy_sent = {key: at for key, (at, index) in sent.items() if is_healthy(index)}
     keys = set(healthy_sent)
     wait_until(lambda: len(arrivals(ctx, keys)) >= len(keys), timeout=drain, interval=0.1)
     cut = time.time()
@@ -295,7 +309,9 @@ def latencies(ctx, sent: dict[str, tuple[float, int]], drain: float) -> dict:
     }
 
 
-def scheduled(ctx, worker: WorkerProcess, prefix: str, schedule, drain: float) -> dict:
+def scheduled(
+    ctx, worker: WorkerProcess, prefix: str, schedule, drain: float, is_healthy=healthy
+) -> dict:
     """Publish one event at each scheduled time (publish() each: they are individual)."""
     from deliveries.publishing import publish
 
@@ -309,7 +325,7 @@ def scheduled(ctx, worker: WorkerProcess, prefix: str, schedule, drain: float) -
             time.sleep(delay)
         at = time.time()
         sent[publish(type_name(prefix, index), common.payload(k)).uid] = (at, index)
-    result = latencies(ctx, sent, drain)
+    result = latencies(ctx, sent, drain, is_healthy)
     result["cpu"] = meter.stop()
     stats = ctx.receiver.stats()
     result["max_open"] = stats["max_open"]
@@ -426,7 +442,7 @@ def run(ctx) -> None:
         _warm_up(ctx, worker)
         warm = max(100, sizes.w1 // 2)
         burst(ctx, worker, spread("w1", warm), warm, timeout=120)
-        steps = [("w1", _w1), ("w2", _w2), ("w4", _w4), ("w3", _w3)]
+        steps = [("w1", _w1), ("w2", _w2), ("w4", _w4), ("w3", _w3), ("w5", _w5)]
         for name, step in steps:
             if not ctx.wants(name):
                 continue
@@ -639,6 +655,55 @@ def _w3(ctx, worker, sizes: Sizes, store: dict, ids: dict) -> None:
         )
         if q == 99:
             row.met = row.ratio <= 2.0 and (row.figure <= 250 or not ctx.redis) and undelivered == 0
+        ctx.add(row)
+
+
+def _w5(ctx, worker, sizes: Sizes, store: dict, ids: dict) -> None:
+    """Mixed receivers: the W3 schedule over endpoints that hang, fail (500, retried), answer
+    after 100 ms or at once; the latency of the ones that answer 2xx against the same
+    schedule where the hanging and failing ones answer at once."""
+    schedule = w3_schedule(sizes.w3_duration, seed=SEED + 1)
+    runs = []
+    for _ in range(sizes.repeats):
+        calm = scheduled(ctx, worker, "w5c", schedule, sizes.w3_drain)
+        settle(ctx, ids["w5c"], timeout=10)
+        mixed = scheduled(ctx, worker, "w5", schedule, sizes.w3_drain, w5_healthy)
+        # The failing endpoints' retries (HOOKHUB_RETRY_SCHEDULE) are cancelled here.
+        settle(ctx, ids["w5"], timeout=float(W3_DEADLINE) + 5)
+        runs.append({"calm": calm, "mixed": mixed})
+        print(
+            f"    W5: calm p50 {calm['p50']:.1f} / p99 {calm['p99']:.1f} ms; mixed p50 "
+            f"{mixed['p50']:.1f} / p99 {mixed['p99']:.1f} ms, {mixed['undelivered']} of "
+            f"{mixed['healthy']} healthy undelivered",
+            flush=True,
+        )
+    store["w5"] = {"duration_s": sizes.w3_duration, "events": len(schedule), "runs": runs}
+    undelivered = common.median([r["mixed"]["undelivered"] for r in runs])
+    mid = sorted(runs, key=lambda r: r["mixed"]["p99"])[len(runs) // 2]
+    limit = (
+        "Per 10 endpoints 1 hangs to the 5 s deadline, 1 answers 500 and is retried on "
+        "HOOKHUB_RETRY_SCHEDULE, 4 answer after 100 ms and 4 at once; the baseline runs the "
+        f"same schedule with the hanging and failing ones answering at once. "
+        f"{sampling.describe_cpu(mid['mixed']['cpu'])}."
+    )
+    for q in (50, 99):
+        pairs = [(r["calm"][f"p{q}"], r["mixed"][f"p{q}"]) for r in runs]
+        row = common.ratio_row(
+            "W5 mixed receivers",
+            f"2xx receivers' p{q} publish -> receipt, 20 events/s for {sizes.w3_duration:.0f} s",
+            pairs,
+            unit="ms",
+            baseline_label=f"p{q}, none hanging or failing",
+            figure_label=(
+                f"p{q}, 10 hanging + 10 failing of 100 ({undelivered:.0f} of "
+                f"{runs[0]['mixed']['healthy']} undelivered)"
+            ),
+            target="<= 2.0; all delivered" if q == 99 else "(reported)",
+            check=lambda _r: True,
+            limit=limit,
+        )
+        if q == 99:
+            row.met = row.ratio <= 2.0 and undelivered == 0
         ctx.add(row)
 
 
