@@ -94,11 +94,7 @@ def _subscribers(event_type: EventType) -> dict[str, int]:
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Newest first, keyset-paginated on id (the table only grows)."""
     form = AuditFilterForm(request.GET or None)
-    entries = AuditEntry.objects.select_related("actor")
-    if form.is_bound and form.is_valid():
-        entries = form.apply(entries)
-    elif form.is_bound:
-        entries = entries.none()
+    entries = form.filter(AuditEntry.objects.select_related("actor"))
     page = keyset_page(entries, request)
     return render(
         request,

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
-from dashboard.endpoint_views import _detail_context
+from dashboard.endpoint_views import endpoint_page_context
 from deliveries import actions
 from deliveries.access import deliveries_for, get_delivery_or_404
 from deliveries.forms import DeliveryFilterForm
@@ -51,7 +51,7 @@ def send_test(request: HttpRequest, uid) -> HttpResponse:
         else:
             messages.success(request, f"Test {event_type.name} event sent.")
             return redirect(delivery)
-    context = _detail_context(request, endpoint, test_form=form)
+    context = endpoint_page_context(request, endpoint, test_form=form)
     return render(request, "subscriptions/endpoint_detail.html", context, status=400)
 
 
@@ -60,11 +60,7 @@ def delivery_log(request: HttpRequest, uid) -> HttpResponse:
     """One endpoint's deliveries, newest first, keyset-paginated (see `paging`)."""
     endpoint = access.get_endpoint_or_404(request.user, uid)
     form = DeliveryFilterForm(request.GET or None)
-    deliveries = deliveries_for(request.user).filter(endpoint=endpoint)
-    if form.is_bound and form.is_valid():
-        deliveries = form.apply(deliveries)
-    elif form.is_bound:
-        deliveries = deliveries.none()
+    deliveries = form.filter(deliveries_for(request.user).filter(endpoint=endpoint))
     page = keyset_page(deliveries, request)
     return render(
         request,

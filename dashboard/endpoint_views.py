@@ -30,8 +30,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     owner_form = None
     if request.user.is_staff:
         owner_form = EndpointOwnerFilterForm(request.GET or None)
-        if owner_form.is_bound:
-            endpoints = owner_form.apply(endpoints) if owner_form.is_valid() else endpoints.none()
+        endpoints = owner_form.filter(endpoints)
     endpoints = list(endpoints.prefetch_related("event_types").order_by("-created_at", "-id"))
     health = stats.endpoint_health(endpoints)
     rows = [(endpoint, health[endpoint.pk]) for endpoint in endpoints]
@@ -47,7 +46,8 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _detail_context(request: HttpRequest, endpoint, **extra) -> dict:
+def endpoint_page_context(request: HttpRequest, endpoint, **extra) -> dict:
+    """Everything the endpoint page shows; delivery_views.send_test re-renders it too."""
     test_form = SendTestForm()
     return {
         "endpoint": endpoint,
@@ -70,7 +70,9 @@ def _detail_context(request: HttpRequest, endpoint, **extra) -> dict:
 @login_required
 def endpoint_detail(request: HttpRequest, uid) -> HttpResponse:
     endpoint = access.get_endpoint_or_404(request.user, uid)
-    return render(request, "subscriptions/endpoint_detail.html", _detail_context(request, endpoint))
+    return render(
+        request, "subscriptions/endpoint_detail.html", endpoint_page_context(request, endpoint)
+    )
 
 
 @login_required
@@ -144,7 +146,7 @@ def secret_reveal(request: HttpRequest, uid) -> HttpResponse:
     looked. `never_cache` keeps it out of the browser's cache."""
     endpoint = access.get_endpoint_or_404(request.user, uid)
     secret = services.reveal_secret(endpoint, actor=request.user, request=request)
-    context = _detail_context(request, endpoint, revealed_secret=secret)
+    context = endpoint_page_context(request, endpoint, revealed_secret=secret)
     return render(request, "subscriptions/endpoint_detail.html", context)
 
 
@@ -156,7 +158,7 @@ def headers_reveal(request: HttpRequest, uid) -> HttpResponse:
     secret_reveal is (subscriptions.headers.is_secret decides which values are masked)."""
     endpoint = access.get_endpoint_or_404(request.user, uid)
     headers = services.reveal_headers(endpoint, actor=request.user, request=request)
-    context = _detail_context(request, endpoint, revealed_headers=headers)
+    context = endpoint_page_context(request, endpoint, revealed_headers=headers)
     return render(request, "subscriptions/endpoint_detail.html", context)
 
 
@@ -183,7 +185,7 @@ def secret_rotate(request: HttpRequest, uid) -> HttpResponse:
             else:
                 old = "The old one no longer signs."
             messages.success(request, f"New signing secret created. {old}")
-            context = _detail_context(request, endpoint, revealed_secret=secret, rotated=True)
+            context = endpoint_page_context(request, endpoint, revealed_secret=secret, rotated=True)
             return render(request, "subscriptions/endpoint_detail.html", context)
     context = {
         "endpoint": endpoint,

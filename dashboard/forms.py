@@ -5,8 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from subscriptions.forms import ListFilterForm
 
-class EndpointOwnerFilterForm(forms.Form):
+
+class EndpointOwnerFilterForm(ListFilterForm):
     """Staff's filter on the endpoint list: one subscriber's endpoints. An unknown name is
     an error on the field rather than an empty list that looks like "no endpoints"."""
 

@@ -7,17 +7,16 @@ from the failures page. A subscriber watches only jobs they started (deliveries.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from dashboard.review_views import replay_job_page
 from deliveries import actions
 from deliveries.access import deliveries_for, get_replay_job_or_404
 from deliveries.forms import RecoverForm
-from deliveries.models import ReplayJob
 from subscriptions import access
 
 
@@ -60,17 +59,4 @@ def recover_job(request: HttpRequest, uid) -> HttpResponse:
         if job.filters.get("endpoint")
         else None
     )
-    running = job.status in (ReplayJob.Status.QUEUED, ReplayJob.Status.RUNNING)
-    percent = round(100 * (job.done + job.skipped) / job.total) if job.total else 100
-    return render(
-        request,
-        "deliveries/review_replay_job.html",
-        {
-            "job": job,
-            "endpoint": endpoint,
-            "running": running,
-            "failed": job.status == ReplayJob.Status.FAILED,
-            "percent": percent,
-            "refresh_seconds": settings.HOOKHUB_PENDING_REFRESH,
-        },
-    )
+    return replay_job_page(request, job, endpoint=endpoint)

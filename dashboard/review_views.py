@@ -150,18 +150,22 @@ def bulk_replay(request: HttpRequest) -> HttpResponse:
 @staff_required
 def replay_job(request: HttpRequest, uid) -> HttpResponse:
     job = get_object_or_404(ReplayJob.objects.select_related("created_by"), uid=uid)
-    # Only a queued or running job reloads the page: a finished or failed one never changes.
-    running = job.status in (ReplayJob.Status.QUEUED, ReplayJob.Status.RUNNING)
-    percent = round(100 * (job.done + job.skipped) / job.total) if job.total else 100
+    return replay_job_page(request, job)
+
+
+def replay_job_page(request: HttpRequest, job: ReplayJob, **extra) -> HttpResponse:
+    """A replay job's progress, for staff (replay_job) and for the subscriber who started
+    it (recover_views.recover_job)."""
     return render(
         request,
         "deliveries/review_replay_job.html",
         {
             "job": job,
-            "running": running,
-            "failed": job.status == ReplayJob.Status.FAILED,
-            "percent": percent,
+            "running": job.is_running,
+            "failed": job.is_failed,
+            "percent": job.percent,
             "refresh_seconds": settings.HOOKHUB_PENDING_REFRESH,
+            **extra,
         },
     )
 

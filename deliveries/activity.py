@@ -256,6 +256,36 @@ def _axis_label(bucket: Bucket, unit: str, index: int, count: int) -> str:
     return bucket_label(bucket.start, unit)
 
 
+def _bar(x, bar_width, segments, value, value_y, tip, bucket, unit, index, buckets) -> AxisBar:
+    return AxisBar(
+        x=round(x, 2),
+        width=round(bar_width, 2),
+        center=round(x + bar_width / 2, 2),
+        segments=segments,
+        value=value,
+        value_y=value_y,
+        tip=tip,
+        axis_label=_axis_label(bucket, unit, index, len(buckets)),
+    )
+
+
+def _chart(label, summary, base, ticks, bars, legend) -> AxisChart:
+    return AxisChart(
+        width=WIDTH,
+        height=HEIGHT,
+        label=label,
+        summary=summary,
+        left=LEFT,
+        right=WIDTH - RIGHT,
+        top=TOP,
+        base=base,
+        label_y=HEIGHT - 6,
+        ticks=ticks,
+        bars=bars,
+        legend=legend,
+    )
+
+
 def rate_chart(buckets: list[Bucket], *, unit: str) -> AxisChart:
     """Each bucket's success rate as a bar from 0 to 100 %, the failed share above it."""
     slot, bar_width, base = _frame(len(buckets))
@@ -278,20 +308,9 @@ def rate_chart(buckets: list[Bucket], *, unit: str) -> AxisChart:
             if bucket.total
             else f"{when} UTC: no attempts"
         )
-        bars.append(
-            AxisBar(
-                x=round(x, 2),
-                width=round(bar_width, 2),
-                center=round(x + bar_width / 2, 2),
-                segments=segments,
-                # 24 hourly bars have room for "100" (the axis says %); the 7 daily ones
-                # for "99.9%".
-                value=_rate_label(bucket.rate, unit),
-                value_y=value_y,
-                tip=tip,
-                axis_label=_axis_label(bucket, unit, i, len(buckets)),
-            )
-        )
+        # 24 hourly bars have room for "100" (the axis says %); the 7 daily ones for "99.9%".
+        value = _rate_label(bucket.rate, unit)
+        bars.append(_bar(x, bar_width, segments, value, value_y, tip, bucket, unit, i, buckets))
     total = sum(bucket.total for bucket in buckets)
     succeeded = sum(bucket.succeeded for bucket in buckets)
     rate = succeeded / total if total else None
@@ -301,19 +320,13 @@ def rate_chart(buckets: list[Bucket], *, unit: str) -> AxisChart:
         if total
         else f"No attempts in {len(buckets)} {unit}s."
     )
-    return AxisChart(
-        width=WIDTH,
-        height=HEIGHT,
-        label=f"Success rate per {unit} (%)",
-        summary=summary,
-        left=LEFT,
-        right=WIDTH - RIGHT,
-        top=TOP,
-        base=base,
-        label_y=HEIGHT - 6,
-        ticks=[Tick(round(base - share * plot, 2), f"{share:.0%}") for share in (0, 0.5, 1)],
-        bars=bars,
-        legend=[("key-ok", "succeeded"), ("key-bad", "failed")],
+    return _chart(
+        f"Success rate per {unit} (%)",
+        summary,
+        base,
+        [Tick(round(base - share * plot, 2), f"{share:.0%}") for share in (0, 0.5, 1)],
+        bars,
+        [("key-ok", "succeeded"), ("key-bad", "failed")],
     )
 
 
@@ -360,18 +373,8 @@ def latency_chart(buckets: list[Bucket], *, unit: str) -> AxisChart:
             if p95 is not None
             else f"{when} UTC: no answered attempts"
         )
-        bars.append(
-            AxisBar(
-                x=round(x, 2),
-                width=round(bar_width, 2),
-                center=round(x + bar_width / 2, 2),
-                segments=segments,
-                value=_short_ms(p95),
-                value_y=value_y,
-                tip=tip,
-                axis_label=_axis_label(bucket, unit, i, len(buckets)),
-            )
-        )
+        value = _short_ms(p95)
+        bars.append(_bar(x, bar_width, segments, value, value_y, tip, bucket, unit, i, buckets))
     durations = [ms for bucket in buckets for ms in bucket.durations]
     summary = (
         f"Of {len(durations)} answered attempts over {len(buckets)} {unit}s, half took "
@@ -380,21 +383,13 @@ def latency_chart(buckets: list[Bucket], *, unit: str) -> AxisChart:
         if durations
         else f"No answered attempts in {len(buckets)} {unit}s."
     )
-    return AxisChart(
-        width=WIDTH,
-        height=HEIGHT,
-        label=f"Response time per {unit} (ms): median and 95th percentile",
-        summary=summary,
-        left=LEFT,
-        right=WIDTH - RIGHT,
-        top=TOP,
-        base=base,
-        label_y=HEIGHT - 6,
-        ticks=[
-            Tick(round(base - share * plot, 2), ms_text(share * scale)) for share in (0, 0.5, 1)
-        ],
-        bars=bars,
-        legend=[("key-p50", "median"), ("key-p95", "95th percentile (labelled)")],
+    return _chart(
+        f"Response time per {unit} (ms): median and 95th percentile",
+        summary,
+        base,
+        [Tick(round(base - share * plot, 2), ms_text(share * scale)) for share in (0, 0.5, 1)],
+        bars,
+        [("key-p50", "median"), ("key-p95", "95th percentile (labelled)")],
     )
 
 

@@ -142,42 +142,36 @@ def wire_body(event: Event) -> bytes:
     return wire.body(event.event_type.name, event.created_at, event.payload)
 
 
-_secrets_cache: dict[tuple, list[str]] = {}
+# Decrypted values, per process, keyed by their ciphertext: each decryption costs more than
+# signing, and a worker sends to the same endpoints all day. New values (a rotation, an edit,
+# a re-encryption) bring new ciphertext, so nothing is ever served stale.
+_decrypted: dict[object, object] = {}
 SECRETS_CACHE_MAX = 10_000
 
 
-def signing_secrets(endpoint: Endpoint, now: datetime) -> list[str]:
-    """endpoint.signing_secrets(), remembered per process by the encrypted values: each
-    decryption costs more than signing, and a worker sends to the same endpoints all day.
-    The key is the ciphertexts of the secrets signing at `now` (endpoint.signing_tokens):
-    a rotation or re-encryption brings new ciphertext and an expired previous secret leaves
-    the key, so a secret is never served stale nor kept past its expiry."""
-    key = endpoint.signing_tokens(now)
-    found = _secrets_cache.get(key)
+def _remembered(key, decrypt):
+    found = _decrypted.get(key)
     if found is None:
-        found = endpoint.signing_secrets(now)
-        if len(_secrets_cache) >= SECRETS_CACHE_MAX:
-            _secrets_cache.clear()
-        _secrets_cache[key] = found
-    return list(found)
+        found = decrypt()
+        if len(_decrypted) >= SECRETS_CACHE_MAX:
+            _decrypted.clear()
+        _decrypted[key] = found
+    return found
 
 
-_headers_cache: dict[str, dict[str, str]] = {}
+def signing_secrets(endpoint: Endpoint, now: datetime) -> list[str]:
+    """endpoint.signing_secrets(), remembered. The key is the ciphertexts of the secrets
+    signing at `now` (endpoint.signing_tokens), so an expired one leaves the key too."""
+    key = ("secrets", endpoint.signing_tokens(now))
+    return list(_remembered(key, lambda: endpoint.signing_secrets(now)))
 
 
 def sendable_headers(endpoint: Endpoint) -> dict[str, str]:
-    """The endpoint's custom headers in clear (subscriptions.headers.sendable), remembered
-    per process by their ciphertext, as signing_secrets are: new values, new ciphertext."""
+    """The endpoint's custom headers in clear (subscriptions.headers.sendable), remembered."""
     token = endpoint.headers_encrypted
     if not token:
         return {}
-    found = _headers_cache.get(token)
-    if found is None:
-        found = custom_headers.sendable(endpoint.headers)
-        if len(_headers_cache) >= SECRETS_CACHE_MAX:
-            _headers_cache.clear()
-        _headers_cache[token] = found
-    return dict(found)
+    return dict(_remembered(("headers", token), lambda: custom_headers.sendable(endpoint.headers)))
 
 
 def build_requests(deliveries: list[Delivery]) -> list[OutboundRequest]:

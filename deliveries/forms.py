@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from deliveries.models import Attempt, Delivery
+from subscriptions.forms import ListFilterForm
 from subscriptions.models import EventType
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -60,7 +61,7 @@ def _status_choices() -> list[tuple[str, str]]:
     return choices
 
 
-class _RangeMixin(forms.Form):
+class _RangeMixin(ListFilterForm):
     since = forms.DateTimeField(
         required=False, label="From (UTC)", widget=DATETIME_INPUT, input_formats=DATETIME_FORMATS
     )

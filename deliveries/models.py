@@ -344,6 +344,19 @@ class ReplayJob(models.Model):
     def __str__(self) -> str:
         return f"replay of {self.total} deliveries ({self.status})"
 
+    @property
+    def is_running(self) -> bool:
+        """Queued or running: its page reloads; a finished or failed job never changes."""
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == self.Status.FAILED
+
+    @property
+    def percent(self) -> int:
+        return round(100 * (self.done + self.skipped) / self.total) if self.total else 100
+
 
 class SweepHeartbeat(models.Model):
     """When the sweeper last ran, one row per worker process (host and pid).

@@ -274,7 +274,21 @@ class EventTypeForm(forms.ModelForm):
         }
 
 
-class AuditFilterForm(forms.Form):
+class ListFilterForm(forms.Form):
+    """A list page's filters. `filter(queryset)` is the one rule for every list: no filters
+    given, every row; valid filters, the rows they match (`apply`); invalid ones, no rows
+    (the form shows why) rather than rows that look filtered but are not."""
+
+    def apply(self, queryset):  # pragma: no cover - each filter form says what it matches
+        raise NotImplementedError
+
+    def filter(self, queryset):
+        if not self.is_bound:
+            return queryset
+        return self.apply(queryset) if self.is_valid() else queryset.none()
+
+
+class AuditFilterForm(ListFilterForm):
     """The audit log's filters: the action by prefix ("endpoint." finds every endpoint
     change), the actor and the object exactly. Lengths are the columns' own, so a longer
     value is reported as an error instead of quietly matching nothing."""

@@ -119,16 +119,18 @@ def secret_names(headers: dict | None, marked=()) -> list[str]:
 
 def masked(headers: dict | None, marked=()) -> dict[str, str]:
     """`headers` as shown to people and API clients: secret values replaced by MASK."""
-    return {
-        name: (MASK if is_secret(name, marked) else value)
-        for name, value in (headers or {}).items()
-    }
+    return _hide_secrets(headers, marked, MASK)
 
 
 def redact(headers: dict, marked=()) -> dict:
     """Headers as stored on an Attempt: secret values replaced by REDACTED."""
+    return _hide_secrets(headers, marked, REDACTED)
+
+
+def _hide_secrets(headers: dict | None, marked, placeholder: str) -> dict:
     return {
-        name: (REDACTED if is_secret(name, marked) else value) for name, value in headers.items()
+        name: (placeholder if is_secret(name, marked) else value)
+        for name, value in (headers or {}).items()
     }
 
 

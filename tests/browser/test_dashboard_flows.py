@@ -12,19 +12,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from standardwebhooks import Webhook
 
-# playwright's sync API runs an asyncio loop in this thread; Django refuses ORM calls from a
-# thread with a running loop unless told this is fine (it is: the calls are synchronous).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from standardwebhooks import Webhook  # noqa: E402
-
-from deliveries.models import Delivery  # noqa: E402
-from deliveries.publishing import publish  # noqa: E402
-from subscriptions.models import AuditEntry, Endpoint  # noqa: E402
-from tests.browser_support import LOOPBACK, chromium_browser, needs_chromium  # noqa: E402
-from tests.factories import EndpointFactory, EventTypeFactory, StaffFactory, UserFactory  # noqa: E402
-from tests.receivers import Reply  # noqa: E402
+from deliveries.models import Delivery
+from deliveries.publishing import publish
+from subscriptions.models import AuditEntry, Endpoint
+from tests.browser_support import LOOPBACK, needs_chromium
+from tests.factories import EndpointFactory, EventTypeFactory, StaffFactory, UserFactory
+from tests.receivers import Reply
 
 PASSWORD = "correct horse battery staple"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -34,12 +29,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     needs_chromium,
 ]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with chromium_browser() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -5,29 +5,17 @@ is what the receiver on 127.0.0.1 gets."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
+from standardwebhooks import Webhook
 
-# playwright's sync API runs an asyncio loop in this thread; Django refuses ORM calls from a
-# thread with a running loop unless told this is fine (it is: the calls are synchronous).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from standardwebhooks import Webhook  # noqa: E402
-
-from tests.browser_support import chromium_browser, needs_chromium  # noqa: E402
-from tests.factories import EndpointFactory, EventTypeFactory, UserFactory  # noqa: E402
-from tests.receivers import Reply  # noqa: E402
+from tests.browser_support import needs_chromium
+from tests.factories import EndpointFactory, EventTypeFactory, UserFactory
+from tests.receivers import Reply
 
 PASSWORD = "correct horse battery staple"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with chromium_browser() as browser:
-        yield browser
 
 
 def test_the_payload_box_follows_the_type_until_edited_and_sends_the_edit(

@@ -10,26 +10,20 @@ instead (`page.evaluate`), which CSP does not govern, so the pages run under the
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 
-# playwright's sync API runs an asyncio loop in this thread; Django refuses ORM calls from a
-# thread with a running loop unless told this is fine (it is: the calls are synchronous).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from django.utils import timezone  # noqa: E402
-
-from deliveries.models import Delivery, ReplayJob  # noqa: E402
-from demo.models import InboxRequest  # noqa: E402
-from subscriptions import services  # noqa: E402
-from subscriptions.models import Endpoint, EventType  # noqa: E402
-from tests.browser_support import LOOPBACK, chromium_browser, needs_chromium  # noqa: E402
-from tests.factories import (  # noqa: E402
+from deliveries.models import Delivery, ReplayJob
+from demo.models import InboxRequest
+from subscriptions import services
+from subscriptions.models import Endpoint, EventType
+from tests.browser_support import LOOPBACK, needs_chromium
+from tests.factories import (
     AttemptFactory,
     DeliveryFactory,
     EndpointFactory,
@@ -57,12 +51,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     needs_chromium,
 ]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with chromium_browser() as browser:
-        yield browser
 
 
 @pytest.fixture(params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])

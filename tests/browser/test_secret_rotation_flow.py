@@ -4,27 +4,15 @@ once; a second rotation leaves both old secrets listed as still signing."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-# playwright's sync API runs an asyncio loop in this thread; Django refuses ORM calls from a
-# thread with a running loop unless told this is fine (it is: the calls are synchronous).
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from subscriptions.models import Endpoint  # noqa: E402
-from tests.browser_support import chromium_browser, needs_chromium  # noqa: E402
-from tests.factories import EndpointFactory, UserFactory  # noqa: E402
+from subscriptions.models import Endpoint
+from tests.browser_support import needs_chromium
+from tests.factories import EndpointFactory, UserFactory
 
 PASSWORD = "correct horse battery staple"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with chromium_browser() as browser:
-        yield browser
 
 
 def test_the_owner_confirms_a_rotation_and_sees_the_new_secret_at_once(chromium, live_server):
