@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
+import time
 
 from django.db import connections
 from django_q.cluster import Cluster
@@ -18,15 +18,19 @@ logger = logging.getLogger(__name__)
 
 # Seconds to let a sentinel that got the same signal die before stopping it ourselves.
 SENTINEL_GRACE = 0.5
+# How often the main thread looks at the stop flag; a signal also cuts the sleep short.
+STOP_POLL = 0.2
 
 
 class Worker:
     def __init__(self) -> None:
-        self.stopping = threading.Event()
+        # A plain flag, not a threading.Event: a second signal (Ctrl-C, then the shell's
+        # SIGTERM) re-entering Event.set() would deadlock on the lock the first one holds.
+        self.stopping = False
         self.cluster = None
 
     def stop(self, signum=None, frame=None) -> None:  # noqa: ARG002 - signal handler
-        self.stopping.set()
+        self.stopping = True
 
     def _handle_signals(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
@@ -40,14 +44,12 @@ class Worker:
         self.cluster = Cluster()
         # Cluster() installs its own handlers; ours stop the cluster after a clean drain.
         self._handle_signals()
-        if not self.stopping.is_set():
+        if not self.stopping:
             self.cluster.start()
             logger.info("HookHub worker running")
         try:
-            # A timed wait, so the signal handler runs promptly whatever the main thread's
-            # lock implementation does with signals.
-            while not self.stopping.wait(1.0):
-                pass
+            while not self.stopping:
+                time.sleep(STOP_POLL)
         finally:
             sentinel = self.cluster.sentinel
             # When the whole process group was signalled (systemd does that), the sentinel
