@@ -77,7 +77,7 @@ def endpoint_detail(request: HttpRequest, uid) -> HttpResponse:
 
 @login_required
 def endpoint_create(request: HttpRequest) -> HttpResponse:
-    form = EndpointForm(request.POST or None)
+    form = EndpointForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
         endpoint = services.create_endpoint(
             request.user, form.endpoint_values(), actor=request.user, request=request
@@ -90,7 +90,9 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def endpoint_edit(request: HttpRequest, uid) -> HttpResponse:
     endpoint = access.get_endpoint_or_404(request.user, uid)
-    form = EndpointForm(request.POST or None, instance=endpoint)
+    # Checked against the owner's endpoints (staff editing alice's see alice's), not
+    # the editor's; the form leaves this endpoint itself out.
+    form = EndpointForm(request.POST or None, instance=endpoint, owner=endpoint.owner)
     if request.method == "POST" and form.is_valid():
         services.update_endpoint(
             endpoint, form.endpoint_values(), actor=request.user, request=request
