@@ -170,7 +170,9 @@ def run_replay_job(job_id: int) -> None:
     deliveries before the error were replayed already and would be sent twice. Those after
     it are left as they were; a new bulk replay of the same filters picks them up."""
     job = ReplayJob.objects.select_related("created_by").get(pk=job_id)
-    ReplayJob.objects.filter(pk=job.pk).update(status=ReplayJob.Status.RUNNING)
+    ReplayJob.objects.filter(pk=job.pk).update(
+        status=ReplayJob.Status.RUNNING, progressed_at=timezone.now()
+    )
     done = skipped = 0
     try:
         deliveries = Delivery.objects.select_related("endpoint", "event").in_bulk(job.delivery_ids)
@@ -184,7 +186,9 @@ def run_replay_job(job_id: int) -> None:
             except ReplayRefused:
                 skipped += 1
             if position % 50 == 0:
-                ReplayJob.objects.filter(pk=job.pk).update(done=done, skipped=skipped)
+                ReplayJob.objects.filter(pk=job.pk).update(
+                    done=done, skipped=skipped, progressed_at=timezone.now()
+                )
     except Exception as exc:  # noqa: BLE001 - recorded on the job and logged, see above
         logger.exception(
             "Replay job %s failed after %s of %s deliveries", job.pk, done + skipped, job.total

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -311,8 +311,25 @@ class HourlyAttempts(models.Model):
         return f"{self.hour:%Y-%m-%d %H}:00 {who}: {self.succeeded} ok, {self.failed} failed"
 
 
+class ReplayJobQuerySet(models.QuerySet):
+    def stalled(self, now: datetime, after: float) -> ReplayJobQuerySet:
+        """Jobs nobody works on any more: running with no progress for `after` seconds (its
+        worker was killed, or django-q2 cut it at its timeout), or still queued that long
+        after they were created (the queued message was lost)."""
+        cutoff = now - timedelta(seconds=after)
+        return self.filter(
+            models.Q(status=ReplayJob.Status.RUNNING, progressed_at__lt=cutoff)
+            | models.Q(status=ReplayJob.Status.QUEUED, created_at__lt=cutoff)
+        )
+
+
 class ReplayJob(models.Model):
     """A bulk replay an admin started from a filtered list; runs as a background task."""
+
+    STALLED_ERROR = (
+        "The worker running this job stopped: no progress for {minutes:g} minutes. The "
+        "counts show how far it got; a new bulk replay of the same filters sends the rest."
+    )
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -336,7 +353,11 @@ class ReplayJob(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Stamped when the job starts and at each progress update, so a dead job is visible.
+    progressed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReplayJobQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,6 +1,8 @@
 """The periodic repairs every worker runs (deliveries.dispatcher, each HOOKHUB_SWEEP_INTERVAL).
 
 - Deliveries left in "sending" past their lease (their worker died) are due again now.
+- Bulk replay jobs whose worker died (no progress for HOOKHUB_REPLAY_STALLED_AFTER) end
+  "failed", so their page stops waiting and says what to do.
 - Finished hours are rolled up for the charts (deliveries.rollups).
 - This process's heartbeat row is stamped, so the staff overview can tell that workers run.
 
@@ -13,10 +15,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from deliveries import heartbeat, rollups
-from deliveries.models import Delivery
+from deliveries.models import Delivery, ReplayJob
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +32,29 @@ def rescue_stuck(now: datetime | None = None) -> int:
     )
 
 
+def fail_stalled_replays(now: datetime | None = None) -> int:
+    """Bulk replay jobs left "running" or "queued" by a worker that died: failed, with why."""
+    now = now or timezone.now()
+    after = float(settings.HOOKHUB_REPLAY_STALLED_AFTER)
+    return ReplayJob.objects.stalled(now, after).update(
+        status=ReplayJob.Status.FAILED,
+        error=ReplayJob.STALLED_ERROR.format(minutes=after / 60),
+        finished_at=now,
+    )
+
+
+STEPS = (
+    ("rescued", rescue_stuck),
+    ("replays_failed", fail_stalled_replays),
+    ("hours_rolled_up", rollups.roll_up_when_due),
+)
+
+
 def sweep() -> dict[str, int]:
     """Run every step; the heartbeat says "swept" only when they all worked."""
-    counts = {"rescued": 0, "hours_rolled_up": 0}
+    counts = dict.fromkeys((name for name, _ in STEPS), 0)
     healthy = True
-    for name, step in (("rescued", rescue_stuck), ("hours_rolled_up", rollups.roll_up_when_due)):
+    for name, step in STEPS:
         try:
             counts[name] = step()
         except Exception:

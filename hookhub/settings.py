@@ -280,6 +280,9 @@ HOOKHUB_MAX_CUSTOM_HEADERS = env_int("HOOKHUB_MAX_CUSTOM_HEADERS", 20)
 # The API's delivery detail shows at most this many (newest) attempts.
 HOOKHUB_API_ATTEMPTS_LIMIT = env_int("HOOKHUB_API_ATTEMPTS_LIMIT", 50)
 HOOKHUB_SWEEP_INTERVAL = env_float("HOOKHUB_SWEEP_INTERVAL", 1.0)
+# A bulk replay job with no progress for this long has lost its worker and is marked failed;
+# longer than django-q2's task timeout, and a job reports progress every 50 deliveries.
+HOOKHUB_REPLAY_STALLED_AFTER = env_float("HOOKHUB_REPLAY_STALLED_AFTER", 300.0)
 # The staff overview warns when no worker has swept for this long (none running, or stuck).
 HOOKHUB_SWEEP_STALE_AFTER = env_float("HOOKHUB_SWEEP_STALE_AFTER", 60.0)
 # Hourly chart counts (deliveries.rollups): an hour is rolled up this long after it ends,

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from deliveries import actions
+from deliveries import actions, sweeper
 from deliveries.models import Delivery, ReplayJob
 from tests.factories import DeliveryFactory, EndpointFactory
 
@@ -83,3 +85,94 @@ def test_a_very_long_error_is_cut_to_the_column(monkeypatch, three_failed, staff
     limit = ReplayJob._meta.get_field("error").max_length
     assert job.status == ReplayJob.Status.FAILED
     assert len(job.error) == limit and job.error.endswith("…")
+
+
+# A job whose worker was killed (SIGKILL, django-q2's timeout) never reaches its `except`:
+# the sweeper fails it once it has made no progress for HOOKHUB_REPLAY_STALLED_AFTER.
+def stale(minutes: float):
+    return timezone.now() - timedelta(minutes=minutes)
+
+
+def test_the_sweeper_fails_a_running_job_that_stopped_making_progress(staff, settings):
+    settings.HOOKHUB_REPLAY_STALLED_AFTER = 300
+    dead = ReplayJob.objects.create(
+        created_by=staff,
+        total=120,
+        done=50,
+        status=ReplayJob.Status.RUNNING,
+        progressed_at=stale(6),
+    )
+    busy = ReplayJob.objects.create(
+        created_by=staff,
+        total=120,
+        done=50,
+        status=ReplayJob.Status.RUNNING,
+        progressed_at=stale(1),
+    )
+    assert sweeper.sweep()["replays_failed"] == 1
+    dead.refresh_from_db(), busy.refresh_from_db()
+    assert dead.status == ReplayJob.Status.FAILED and dead.finished_at is not None
+    assert dead.done == 50  # how far it got stays visible
+    assert dead.error.startswith("The worker running this job stopped: no progress for 5 minutes")
+    assert busy.status == ReplayJob.Status.RUNNING and busy.error == ""
+
+
+def test_a_job_still_queued_long_after_it_was_created_is_failed_too(staff, settings):
+    settings.HOOKHUB_REPLAY_STALLED_AFTER = 300
+    lost, fresh = (
+        ReplayJob.objects.create(created_by=staff, total=3, status=ReplayJob.Status.QUEUED)
+        for _ in range(2)
+    )
+    ReplayJob.objects.filter(pk=lost.pk).update(created_at=stale(10))
+    finished = ReplayJob.objects.create(
+        created_by=staff,
+        total=3,
+        done=3,
+        status=ReplayJob.Status.FINISHED,
+        progressed_at=stale(60),
+    )
+    assert sweeper.fail_stalled_replays() == 1
+    statuses = dict(ReplayJob.objects.values_list("pk", "status"))
+    assert statuses == {
+        lost.pk: ReplayJob.Status.FAILED,
+        fresh.pk: ReplayJob.Status.QUEUED,
+        finished.pk: ReplayJob.Status.FINISHED,
+    }
+
+
+def test_a_running_job_stamps_its_progress_so_a_live_one_is_never_failed(
+    monkeypatch, event_type, staff
+):
+    endpoint = EndpointFactory(event_types=[event_type])
+    for _ in range(60):
+        DeliveryFactory(endpoint=endpoint, status=Delivery.Status.FAILED)
+    stamps = []
+
+    def replay(delivery, *, actor, request=None):
+        stamps.append(ReplayJob.objects.values_list("progressed_at", flat=True).get())
+        return delivery
+
+    monkeypatch.setattr(actions, "replay", replay)
+    started = timezone.now()
+    job = actions.start_bulk_replay(Delivery.objects.all(), actor=staff, filters={})
+    job.refresh_from_db()
+    assert stamps[0] is not None and stamps[0] >= started  # stamped when it started
+    assert stamps[-1] > stamps[0]  # and again at the progress update after 50
+    assert job.status == ReplayJob.Status.FINISHED
+
+
+def test_the_page_of_a_job_failed_by_the_sweeper_says_why_and_stops_reloading(
+    staff, staff_client, settings
+):
+    settings.HOOKHUB_REPLAY_STALLED_AFTER = 300
+    job = ReplayJob.objects.create(
+        created_by=staff,
+        total=9,
+        done=4,
+        status=ReplayJob.Status.RUNNING,
+        progressed_at=stale(30),
+    )
+    sweeper.sweep()
+    body = staff_client.get(reverse("dashboard:replay-job", args=[job.uid])).content.decode()
+    assert 'id="job-status">Failed' in body and "The worker running this job stopped" in body
+    assert 'http-equiv="refresh"' not in body and "hookhub-refresh" not in body
