@@ -60,6 +60,8 @@ _BLOCKED: list[tuple[str, str]] = [
 _BLOCKED_NETWORKS = [(ipaddress.ip_network(net), kind) for net, kind in _BLOCKED]
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# SIIT's "IPv4-translated" form (RFC 2765, 6145): ::ffff:0:a.b.c.d, not the mapped ::ffff:a.b.c.d.
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 _V4_COMPATIBLE = ipaddress.ip_network("::/96")
 
@@ -91,12 +93,14 @@ class Target:
 
 
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address hidden in a mapped, NAT64, 6to4 or IPv4-compatible IPv6 address."""
+    """The IPv4 address hidden in a mapped, translated, NAT64, 6to4 or IPv4-compatible IPv6
+    address. (Teredo and local-use NAT64 are blocked whole: see _BLOCKED.)"""
     if not isinstance(address, ipaddress.IPv6Address):
         return None
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    if address in _NAT64 or (address in _V4_COMPATIBLE and int(address) > 1):
+    in_low_bits = address in _NAT64 or address in _TRANSLATED
+    if in_low_bits or (address in _V4_COMPATIBLE and int(address) > 1):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address in _SIX_TO_FOUR:
         return address.sixtofour

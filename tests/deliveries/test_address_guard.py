@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
@@ -9,12 +11,37 @@ from django.test import override_settings
 from deliveries.models import Attempt, Delivery
 from subscriptions.addresses import BlockedAddress, resolve_and_check, validate_endpoint_url
 
+# Every way of writing an IPv4 address inside an IPv6 one, and whether the guard reads the
+# IPv4 address back out ("written as IPv6") or blocks the whole prefix.
+EMBEDDINGS = {
+    "mapped": lambda v4: f"::ffff:{v4}",
+    "translated (SIIT)": lambda v4: f"::ffff:0:{v4}",
+    "compatible": lambda v4: f"::{v4}",
+    "NAT64 well-known": lambda v4: f"64:ff9b::{v4}",
+    "NAT64 local-use": lambda v4: f"64:ff9b:1::{v4}",
+    "6to4": lambda v4: "2002:{:02x}{:02x}:{:02x}{:02x}::1".format(*map(int, v4.split("."))),
+    "Teredo": lambda v4: "2001:0:4136:e378:8000:63bf:{:02x}{:02x}:{:02x}{:02x}".format(
+        *(255 - int(part) for part in v4.split("."))  # Teredo stores the client's IPv4 inverted
+    ),
+}
+WHOLE_PREFIX = {"NAT64 local-use": "a local NAT64 address", "Teredo": "a Teredo tunnel address"}
+INTERNAL_IPV4 = {
+    "127.0.0.1": "a loopback address",
+    "10.1.2.3": "a private network address",
+    "192.168.0.1": "a private network address",
+    "169.254.1.1": "a link-local address",
+    "169.254.169.254": "the cloud metadata address",
+    "100.64.0.1": "a carrier-grade NAT (shared) address",
+}
+
 BLOCKED_HOSTS = {
     "10.0.0.1": "a private network address",
     "169.254.169.254": "the cloud metadata address",
     "[::ffff:10.0.0.1]": "a private network address written as IPv6",
     "[64:ff9b::a9fe:a9fe]": "the cloud metadata address written as IPv6",
     "[2002:a9fe:a9fe::]": "the cloud metadata address written as IPv6",
+    "[::ffff:0:a9fe:a9fe]": "the cloud metadata address written as IPv6",
+    "[::ffff:0:a00:1]": "a private network address written as IPv6",
     "100.64.0.1": "a carrier-grade NAT (shared) address",
     "0.0.0.0": "an unspecified (0.0.0.0) address",
     "224.0.0.1": "a multicast address",
@@ -107,3 +134,24 @@ def test_validate_endpoint_url_accepts_public_and_not_yet_resolvable_hosts():
 def test_the_guard_can_be_switched_off_for_private_deployments(settings):
     settings.HOOKHUB_ADDRESS_GUARD = False
     assert resolve_and_check("10.0.0.1", 80) == ["10.0.0.1"]
+
+
+@pytest.mark.parametrize("form", sorted(EMBEDDINGS))
+@pytest.mark.parametrize(("v4", "kind"), sorted(INTERNAL_IPV4.items()))
+def test_every_ipv6_form_of_an_internal_ipv4_address_is_refused(form, v4, kind, settings):
+    settings.HOOKHUB_ALLOWED_CIDRS = []
+    address = EMBEDDINGS[form](v4)
+    expected = WHOLE_PREFIX.get(form, f"{kind} written as IPv6")
+    with pytest.raises(BlockedAddress) as caught:
+        resolve_and_check(address, 80)  # what the transport runs before every connect
+    assert caught.value.kind == expected
+    with pytest.raises(ValidationError) as refused:
+        validate_endpoint_url(f"http://[{address}]/hook")  # registration: form and API
+    assert refused.value.code == "blocked_address"
+
+
+@pytest.mark.parametrize("form", sorted(set(EMBEDDINGS) - set(WHOLE_PREFIX)))
+def test_the_ipv6_forms_of_a_public_ipv4_address_are_judged_as_that_address(form, settings):
+    settings.HOOKHUB_ALLOWED_CIDRS = []
+    address = EMBEDDINGS[form]("93.184.215.14")
+    assert resolve_and_check(address, 80) == [str(ipaddress.ip_address(address))]
