@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from subscriptions.headers import (
+    MASK,
     check_header_count,
     clean_secret_names,
     header_problem,
@@ -28,18 +29,25 @@ class EventTypeChoiceField(forms.ModelMultipleChoiceField):
         return f"{obj.name} — {obj.summary}" if obj.summary else obj.name
 
 
+PADDING = " \t\r"
+
+
 def parse_headers(text: str) -> dict[str, str]:
     """`Name: value` lines into a dict; raises ValidationError naming the bad line."""
     headers: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    # Lines end at LF only, and only spaces, tabs and CR are trimmed: str.splitlines() and
+    # strip() would also cut at (or drop) controls such as \x0b, \x85 or U+2028, hiding
+    # them from the value rule instead of naming them.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip(PADDING)
         if not line:
             continue
         name, sep, value = line.partition(":")
-        name, value = name.strip(), value.strip()
+        name, value = name.strip(PADDING), value.strip(PADDING)
         if not sep or not name:
             raise ValidationError(f"Line {number}: write headers as “Name: value”.")
-        problem = header_problem(name, value)
+        # A masked value stands for the stored one (keep_masked), checked when it was saved.
+        problem = header_problem(name, "" if value == MASK else value)
         if problem:
             raise ValidationError(f"Line {number}: {problem}")
         headers[name] = value

@@ -10,33 +10,64 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-# Headers HookHub sets itself; letting a subscriber replace them would break signing or the
-# wire format.
+# Headers HookHub sets itself, and the hop-by-hop and framing ones (RFC 9110 7.6.1, 6.1):
+# letting a subscriber set them would break signing, the wire format or the connection.
 RESERVED_HEADERS = frozenset(
     {
         "content-type",
         "content-length",
+        "content-encoding",
         "host",
         "user-agent",
         "webhook-id",
         "webhook-timestamp",
         "webhook-signature",
         "connection",
+        "keep-alive",
         "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
     }
 )
-# RFC 9110 token characters: what a header name may contain.
-HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+RESERVED_PREFIXES = ("proxy-",)
+# RFC 9110 token characters: what a header name may contain (matched whole: fullmatch).
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 field-value without obs-text: visible ASCII, spaces and tabs inside, none at
+# either end. Anything else (CR, LF, NUL, other C0/C1 controls, U+2028) breaks a send or is
+# sent raw.
+HEADER_VALUE = re.compile(r"([\x21-\x7e]([\t\x20-\x7e]*[\x21-\x7e])?)?")
+
+
+def is_valid_name(name: str) -> bool:
+    return HEADER_NAME.fullmatch(name) is not None
+
+
+def is_reserved(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in RESERVED_HEADERS or lowered.startswith(RESERVED_PREFIXES)
 
 
 def header_problem(name: str, value: str) -> str | None:
-    """What is wrong with one header, in plain words, or None."""
-    if not HEADER_NAME.match(name):
-        return f"“{name}” is not a valid header name."
-    if name.lower() in RESERVED_HEADERS:
-        return f"HookHub sets “{name}” itself."
-    if any(ch in value for ch in "\r\n\x00"):
-        return f"The value of “{name}” has a control character."
+    """What is wrong with one header, in plain words, or None. The one rule for every entry
+    point (dashboard, API, Django admin: they all run validate_headers)."""
+    name_limit = int(settings.HOOKHUB_MAX_HEADER_NAME_LENGTH)
+    value_limit = int(settings.HOOKHUB_MAX_HEADER_VALUE_LENGTH)
+    shown = name if is_valid_name(name) else repr(name)
+    if len(name) > name_limit:
+        return f"Header names are at most {name_limit} characters."
+    if not is_valid_name(name):
+        return f"{shown} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~)."
+    if is_reserved(name):
+        return f"“{name}” is reserved: HookHub sets it, or it controls the connection."
+    if len(value) > value_limit:
+        return f"The value of “{name}” is longer than {value_limit} characters."
+    if HEADER_VALUE.fullmatch(value) is None:
+        return (
+            f"The value of “{name}” may only hold printable ASCII characters, spaces and "
+            "tabs, with no space at either end."
+        )
     return None
 
 
@@ -65,7 +96,7 @@ def sendable(headers: dict | None) -> dict[str, str]:
     return {
         str(name): str(value)
         for name, value in (headers or {}).items()
-        if str(name).lower() not in RESERVED_HEADERS
+        if not is_reserved(str(name))
     }
 
 
@@ -166,9 +197,9 @@ def clean_secret_names(names) -> list[str]:
     is only what the owner added). Raises ValidationError in plain words."""
     if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
         raise ValidationError('Secret header names are a list of strings, e.g. ["X-Team"].')
-    bad = [name for name in names if not HEADER_NAME.match(name)]
+    bad = [name for name in names if not is_valid_name(name)]
     if bad:
-        raise ValidationError([f"“{name}” is not a valid header name." for name in bad])
+        raise ValidationError([f"{name!r} is not a valid header name." for name in bad])
     kept: dict[str, str] = {}
     for name in names:
         if not is_credential_name(name):

@@ -77,7 +77,9 @@ class HeadersField(serializers.DictField):
     whole set (a name left out is removed); a masked value, or null, keeps the value stored
     under that name, so a client sends back what it read without knowing the secrets."""
 
-    child = serializers.CharField(max_length=1000, allow_blank=True, allow_null=True)
+    child = serializers.CharField(
+        max_length=settings.HOOKHUB_MAX_HEADER_VALUE_LENGTH, allow_blank=True, allow_null=True
+    )
 
     def get_attribute(self, instance):
         return instance.masked_headers

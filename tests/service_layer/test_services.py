@@ -120,7 +120,7 @@ def test_an_example_that_breaks_the_schema_is_refused_with_one_message(staff, cl
     ("field", "value", "message"),
     [
         ("url", "http://169.254.169.254/latest", "HookHub only sends webhooks to public"),
-        ("headers", '{"Host": "evil.example"}', "HookHub sets “Host” itself."),
+        ("headers", '{"Host": "evil.example"}', "“Host” is reserved: HookHub sets it"),
         ("headers", '{"X-Ok": 5}', "Headers are an object of strings"),
         ("rate_limit", "0", "greater than or equal to 1"),
     ],
