@@ -140,7 +140,9 @@ def test_headers_dripped_one_byte_at_a_time_are_cut_off_at_the_deadline(receiver
     assert len(receiver.requests_to("/slow-headers")) == 1
 
 
-@override_settings(HOOKHUB_DELIVERY_DEADLINE=1.0)
+# 2 s, not 1: on a loaded 2-core machine 200 quick requests to the threaded test receiver
+# took over 0.9 s once, which says nothing about waiting for the slow ones.
+@override_settings(HOOKHUB_DELIVERY_DEADLINE=2.0)
 def test_hundreds_of_requests_share_one_client_and_each_keeps_its_deadline(receiver):
     """A slow receiver's requests end at the deadline while the quick ones, sent on the same
     client at the same time, finish at once: nothing waits for anything else."""
