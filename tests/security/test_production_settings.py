@@ -112,3 +112,36 @@ def test_address_guard_check_errors_in_process():
 def test_address_guard_check_passes_when_guard_on_or_debugging(guard, debug):
     with override_settings(HOOKHUB_ADDRESS_GUARD=guard, DEBUG=debug):
         assert address_guard_enabled() == []
+
+
+def renderers(env: dict[str, str]) -> list[str]:
+    script = (
+        "import django; django.setup(); from rest_framework.settings import api_settings; "
+        "print(','.join(c.__name__ for c in api_settings.DEFAULT_RENDERER_CLASSES))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1].split(",")
+
+
+def test_the_browsable_api_is_off_in_production_and_on_while_debugging():
+    assert renderers(production_env()) == ["JSONRenderer"]
+    assert renderers(production_env(DEBUG="1")) == ["JSONRenderer", "BrowsableAPIRenderer"]
+
+
+@pytest.mark.django_db
+def test_a_browser_opening_an_api_url_gets_json_when_debug_is_off(client, owner):
+    # tests/settings.py runs with DEBUG off, like production.
+    client.force_login(owner)
+    browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = client.get("/api/v1/endpoints/", HTTP_ACCEPT=browser_accept)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["results"] == []
