@@ -79,11 +79,15 @@ def endpoint_detail(request: HttpRequest, uid) -> HttpResponse:
 def endpoint_create(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None, owner=request.user)
     if request.method == "POST" and form.is_valid():
-        endpoint = services.create_endpoint(
-            request.user, form.endpoint_values(), actor=request.user, request=request
-        )
-        messages.success(request, "Endpoint added. Copy its signing secret from this page.")
-        return redirect(endpoint)
+        try:
+            endpoint = services.create_endpoint(
+                request.user, form.endpoint_values(), actor=request.user, request=request
+            )
+        except ValidationError as error:  # over the quota
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Endpoint added. Copy its signing secret from this page.")
+            return redirect(endpoint)
     return render(request, "subscriptions/endpoint_form.html", {"form": form, "endpoint": None})
 
 

@@ -287,6 +287,7 @@ HOOKHUB_MAX_HEADER_NAME_LENGTH = env_int("HOOKHUB_MAX_HEADER_NAME_LENGTH", 100)
 HOOKHUB_MAX_HEADER_VALUE_LENGTH = env_int("HOOKHUB_MAX_HEADER_VALUE_LENGTH", 1000)
 # The API's delivery detail shows at most this many (newest) attempts.
 HOOKHUB_API_ATTEMPTS_LIMIT = env_int("HOOKHUB_API_ATTEMPTS_LIMIT", 50)
+HOOKHUB_MAX_ENDPOINTS_PER_USER = env_int("HOOKHUB_MAX_ENDPOINTS_PER_USER", 50)
 HOOKHUB_SWEEP_INTERVAL = env_float("HOOKHUB_SWEEP_INTERVAL", 1.0)
 # A bulk replay job with no progress for this long has lost its worker and is marked failed;
 # longer than django-q2's task timeout, and a job reports progress every 50 deliveries.

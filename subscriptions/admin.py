@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from subscriptions import headers as headers_rules
 from subscriptions import services
@@ -123,6 +124,15 @@ class EndpointAdminForm(forms.ModelForm):
         if state != self.instance.state:
             services.check_requested_state(state)
         return state
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.instance.pk is None and data.get("owner") is not None:
+            try:
+                services.check_endpoint_quota(data["owner"])  # create_endpoint checks it again
+            except ValidationError as error:
+                self.add_error(None, error)
+        return data
 
 
 @admin.register(Endpoint)

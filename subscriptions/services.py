@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -49,9 +50,26 @@ EVENT_TYPE_FIELDS = ("name", "description", "method", "schema", "example")
 
 
 # --- endpoints ------------------------------------------------------------------------------
+def check_endpoint_quota(owner) -> None:
+    """Each subscriber has at most HOOKHUB_MAX_ENDPOINTS_PER_USER endpoints: every endpoint
+    is a target HookHub sends signed requests to, so their number is bounded."""
+    limit = int(settings.HOOKHUB_MAX_ENDPOINTS_PER_USER)
+    if Endpoint.objects.filter(owner=owner).count() >= limit:
+        raise ValidationError(
+            f"{owner.get_username()} already has {limit} endpoints, the most one account may "
+            "have. Delete one you no longer use to add another.",
+            code="too_many_endpoints",
+        )
+
+
 def create_endpoint(owner, values: Mapping[str, Any], *, actor, request=None) -> Endpoint:
-    """A new enabled endpoint of `owner` (fields of ENDPOINT_FIELDS and `event_types`)."""
+    """A new enabled endpoint of `owner` (fields of ENDPOINT_FIELDS and `event_types`);
+    ValidationError past the owner's quota."""
     with transaction.atomic():
+        # Locking the owner's row serialises two creates racing past the quota (PostgreSQL;
+        # SQLite runs one writer at a time anyway).
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()
+        check_endpoint_quota(owner)
         endpoint = Endpoint(owner=owner)
         for name in ENDPOINT_FIELDS:
             if name in values:
