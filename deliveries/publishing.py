@@ -26,12 +26,12 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, CharField, Count, DateTimeField, Q, Value, When
 from django.utils import timezone
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from deliveries import queue, statements
 from deliveries.models import Delivery, Event
 from subscriptions.models import Endpoint, EventType
+from subscriptions.schemas import payload_validator
 
 # How often publish_many() retries after losing an idempotency-key race to another
 # publisher before the IntegrityError is the caller's.
@@ -97,7 +97,11 @@ def nesting_depth(data, *, stop_after: int) -> int:
 
 
 def validate_payload(event_type: EventType, data) -> None:
-    """Check `data` against the type's JSON Schema and the size limit; raise PublishError."""
+    """Check `data` against the type's JSON Schema (formats included: see
+    subscriptions.schemas.payload_validator) and the size limits; raise PublishError.
+
+    A code-declared type is checked against the schema generated from its serializer, the
+    one the document shows, so what is sent is what receivers were promised."""
     payload_checker(event_type)(data)
 
 
@@ -107,7 +111,7 @@ def payload_checker(event_type: EventType) -> Callable[[Any], None]:
     depth_limit = int(settings.HOOKHUB_MAX_PAYLOAD_DEPTH)
     size_limit = int(settings.HOOKHUB_MAX_PAYLOAD_BYTES)
     try:
-        validator = Draft202012Validator(event_type.schema or {})
+        validator = payload_validator(event_type.schema or {})
     except SchemaError as exc:
         raise _broken_schema(event_type, exc) from None
 

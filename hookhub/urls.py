@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from dashboard.home_views import home
-from hookhub.api.docs import CachedSpectacularAPIView, LocalRedocView, redoc_bundle
+from hookhub.api.docs import (
+    CachedSpectacularAPIView,
+    LocalRedocView,
+    LocalSwaggerView,
+    redoc_bundle,
+)
 from hookhub.csp import csp_update
 
 # Swagger UI and Redoc set inline styles (React / styled-components) and Redoc builds its
@@ -20,7 +24,7 @@ urlpatterns = [
     path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",
-        docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        docs_csp(LocalSwaggerView.as_view(url_name="schema")),
         name="swagger-ui",
     ),
     path("api/redoc/", docs_csp(LocalRedocView.as_view(url_name="schema")), name="redoc"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets as pysecrets
 import uuid
 from datetime import datetime, timedelta
@@ -22,6 +23,25 @@ def first_line(text: str | None) -> str:
     """A description's or docstring's first line: the summary lists and documents show."""
     lines = (text or "").strip().splitlines()
     return lines[0].strip() if lines else ""
+
+
+# C0 controls other than tab, newline and carriage return, DEL, and the C1 controls
+# (U+0080-U+009F). JSON may carry them, but YAML readers of the OpenAPI document
+# (openapi-spec-validator among them) refuse the whole document over one of them.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def validate_no_control_characters(value: str) -> None:
+    """Refuse text holding an invisible control character: descriptions and summaries are
+    copied into the OpenAPI document, which it would make unreadable."""
+    found = CONTROL_CHARACTERS.search(value or "")
+    if found is not None:
+        raise ValidationError(
+            "Remove the invisible control character U+%(code)04X (character %(position)d): "
+            "it would make the API document unreadable. Tabs and line breaks are fine.",
+            code="control_character",
+            params={"code": ord(found.group()), "position": found.start() + 1},
+        )
 
 
 def _expiry(entry: dict) -> datetime:
@@ -50,7 +70,8 @@ class EventType(models.Model):
         ADMIN = "admin", "Created by an admin"
 
     name = models.SlugField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
+    # Its first line is the type's summary; both are copied into the OpenAPI document.
+    description = models.TextField(blank=True, validators=[validate_no_control_characters])
     method = models.CharField(max_length=5, choices=Method.choices, default=Method.POST)
     # JSON Schema (Draft 2020-12) of the event's `data`. For code-declared types it is
     # generated from the serializer at sync time, so the catalogue reads one shape.

@@ -3,16 +3,22 @@
 A stored schema is embedded verbatim in the OpenAPI document's `webhooks` section, so a
 broken one must be refused when it is saved (a form or API error), never discovered by a
 receiver whose code generator chokes on the document.
+
+Payloads (on publish) and a type's example are checked by one validator, payload_validator,
+so what the document promises receivers is what HookHub lets through.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema import exceptions as jsonschema_exceptions
+from jsonschema.protocols import Validator
 
 
 def default_schema() -> dict:
@@ -81,9 +87,38 @@ def check_event_example(schema: dict, example: Any) -> None:
     """Raise `ValidationError` if `example` does not match `schema` (which must be valid)."""
     if example is None:
         return
-    error = jsonschema_exceptions.best_match(Draft202012Validator(schema).iter_errors(example))
+    error = jsonschema_exceptions.best_match(payload_validator(schema).iter_errors(example))
     if error is not None:
         raise ValidationError(
             f"The example does not match the schema: {error.message} "
             f"(at {_path(error.absolute_path)})."
         )
+
+
+def is_multiple_of(value: int | float, step: int | float) -> bool:
+    """Whether `value` is a whole multiple of `step`, counted in decimal as the JSON text
+    reads (0.29 is a multiple of 0.01); a NaN or an infinity is nobody's multiple."""
+    try:
+        return (Fraction(Decimal(repr(value))) / Fraction(Decimal(repr(step)))).denominator == 1
+    except (ValueError, ArithmeticError):
+        return False
+
+
+def _decimal_multiple_of(
+    validator: Validator, step: Any, instance: Any, schema: dict
+) -> Iterator[jsonschema_exceptions.ValidationError]:
+    # jsonschema divides floats, so it finds 0.29 "not a multiple of 0.01"; a DecimalField
+    # with decimal_places=2 is documented as multipleOf 0.01 and its serializer accepts 0.29.
+    if validator.is_type(instance, "number") and not is_multiple_of(instance, step):
+        yield jsonschema_exceptions.ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
+PayloadValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of})
+
+
+def payload_validator(schema: dict) -> Validator:
+    """The validator of event data against a type's schema: on publish, and for the type's
+    example. Formats are asserted (date-time, date, time, email, uri, uuid, ipv4, ipv6, ...),
+    not just annotations as Draft 2020-12 has them by default: receivers' generated models
+    parse them, so a "date-time" without a timezone or "next tuesday" must not be sent."""
+    return PayloadValidator(schema, format_checker=PayloadValidator.FORMAT_CHECKER)

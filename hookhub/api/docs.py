@@ -18,7 +18,11 @@ from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.http import require_GET
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from subscriptions.openapi import catalogue_fingerprint
 
@@ -87,7 +91,23 @@ def redoc_bundle(request):
     return response
 
 
-class LocalRedocView(SpectacularRedocView):
+class PageOptionsMixin:
+    """OPTIONS on a docs page answers like any Django page: 200, `Allow`, no body. DRF's
+    answer is the view's metadata rendered through the page's template, and the Swagger UI
+    template includes a template named only in its GET data: a 500."""
+
+    def options(self, request, *args, **kwargs) -> HttpResponse:
+        response = HttpResponse()
+        response["Allow"] = ", ".join(self.allowed_methods)
+        response["Content-Length"] = "0"
+        return response
+
+
+class LocalSwaggerView(PageOptionsMixin, SpectacularSwaggerSplitView):
+    pass
+
+
+class LocalRedocView(PageOptionsMixin, SpectacularRedocView):
     @staticmethod
     def _redoc_standalone():
         return reverse("redoc-bundle")
