@@ -316,10 +316,39 @@ def _pending() -> Delivery:
 
 
 def _enqueue_after_commit(db: BaseDatabaseWrapper, rows: Iterable[tuple[int, str]]) -> None:
-    """Enqueue the new (delivery id, status) rows that are pending; skipped ones wait."""
-    ids = sorted(pk for pk, status in rows if status == Delivery.Status.PENDING)
-    if ids:
-        transaction.on_commit(lambda: queue.enqueue(ids), using=db.alias)
+    """Enqueue the new (delivery id, status) rows that are pending; skipped ones wait.
+
+    Calls inside one transaction share one enqueue at its commit: a caller publishing a
+    burst of 100 calls in `transaction.atomic()` sends messages for all of them together
+    rather than 100 small ones. A message only wakes a worker (its ids are a hint; workers
+    claim what is due), so ids of a savepoint rolled back meanwhile cost nothing."""
+    ids = [pk for pk, status in rows if status == Delivery.Status.PENDING]
+    if not ids:
+        return
+    pending = _pending_enqueue(db)
+    if pending is not None:
+        pending.extend(ids)
+        return
+    pending = list(ids)  # filled before registering: outside a transaction it runs at once
+
+    def enqueue_all() -> None:
+        enqueue_all.pending = None  # run: later publishes need a callback of their own
+        queue.enqueue(sorted(pending))
+
+    enqueue_all.pending = pending  # found again by _pending_enqueue
+    transaction.on_commit(enqueue_all, using=db.alias)
+
+
+def _pending_enqueue(db: BaseDatabaseWrapper) -> list[int] | None:
+    """The id list of this transaction's enqueue callback, if one is registered: Django
+    keeps the callbacks in `run_on_commit` until commit, and drops them on rollback."""
+    if not db.in_atomic_block:
+        return None
+    for _savepoints, callback, *_ in reversed(db.run_on_commit):
+        pending = getattr(callback, "pending", None)
+        if pending is not None:
+            return pending
+    return None
 
 
 def _store(event: Event) -> None:
@@ -330,7 +359,7 @@ def _store(event: Event) -> None:
         _store_many(event.event_type, [event])
         return
     template = _pending()
-    if db.in_atomic_block:
+    if db.in_atomic_block and event.idempotency_key:
         # A savepoint: a lost idempotency race must not break the caller's transaction.
         with transaction.atomic(using=db.alias):
             rows = _store_in_one_statement(db, event, template)
@@ -347,8 +376,9 @@ def _store_many(event_type: EventType, events: list[Event]) -> None:
     db = connections[DEFAULT_DB_ALIAS]
     template = _pending()
     if db.vendor == "postgresql":
-        if db.in_atomic_block:
-            # A savepoint: a lost idempotency race must not break the caller's transaction.
+        if db.in_atomic_block and any(event.idempotency_key for event in events):
+            # A savepoint: a lost idempotency race must not break the caller's transaction
+            # (without keys there is no race to lose, and no extra round trips to pay).
             with transaction.atomic(using=db.alias):
                 rows = _store_many_in_one_statement(db, event_type, events, template)
         else:

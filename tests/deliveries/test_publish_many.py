@@ -176,7 +176,8 @@ def test_replayed_keys_return_the_originals_and_make_nothing_new(
     make_endpoint, enqueued, django_capture_on_commit_callbacks
 ):
     make_endpoint()
-    original = publish("order-paid", {"id": 1}, idempotency_key="k-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        original = publish("order-paid", {"id": 1}, idempotency_key="k-1")
     with django_capture_on_commit_callbacks(execute=True):
         events = publish_many(
             "order-paid",
@@ -188,8 +189,7 @@ def test_replayed_keys_return_the_originals_and_make_nothing_new(
     assert events[2] is events[3] and events[2].payload == {"id": 3}
     assert [event.delivery_count for event in events] == [1, 1, 1, 1]
     assert Event.objects.count() == 3 and Delivery.objects.count() == 3
-    (ids,) = enqueued
-    assert len(ids) == 2  # only the new events' deliveries
+    assert [len(ids) for ids in enqueued] == [1, 2]  # the batch: only its new deliveries
     again = publish_many(
         "order-paid", [{"id": 2}, {"id": 3}], idempotency_keys=["k-2", "k-2"], scope="user:9"
     )
@@ -216,3 +216,25 @@ def test_a_lost_idempotency_race_returns_the_winners_event(make_endpoint, monkey
 def test_idempotency_keys_need_one_entry_per_payload(event_type):
     with pytest.raises(ValueError, match="one entry"):
         publish_many("order-paid", [{"id": 1}, {"id": 2}], idempotency_keys=["k-1"])
+
+
+def test_publishes_in_one_transaction_share_one_enqueue_at_its_commit(
+    make_endpoint, enqueued, django_capture_on_commit_callbacks
+):
+    make_endpoint()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            first = publish_many("order-paid", [{"id": 1}, {"id": 2}])
+            second = publish("order-paid", {"id": 3})
+            with pytest.raises(RuntimeError), transaction.atomic():
+                publish("order-paid", {"id": 4})
+                raise RuntimeError("the caller's savepoint rolls back")
+        assert enqueued == []  # nothing before the commit
+    assert len(callbacks) == 1
+    stored = set(Delivery.objects.values_list("id", flat=True))
+    assert len(stored) == 3
+    # One message for the whole transaction; the rolled-back id in it only wakes a worker,
+    # which claims what is due: the three stored deliveries.
+    (ids,) = enqueued
+    assert stored <= set(ids) and len(ids) == 4
+    assert [e.delivery_count for e in (*first, second)] == [1, 1, 1]
