@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from dashboard.home_views import home
 from hookhub.api.docs import (
@@ -9,6 +9,7 @@ from hookhub.api.docs import (
     LocalSwaggerView,
     redoc_bundle,
 )
+from hookhub.api.errors import api_route_not_found
 from hookhub.csp import csp_update
 
 # Swagger UI and Redoc set inline styles (React / styled-components) and Redoc builds its
@@ -29,6 +30,8 @@ urlpatterns = [
     ),
     path("api/redoc/", docs_csp(LocalRedocView.as_view(url_name="schema")), name="redoc"),
     path("api/redoc/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
+    # After every api/ route: the rest of /api/ is a JSON 404, whatever DEBUG says.
+    re_path(r"^api(?:/(?P<path>.*))?$", api_route_not_found),
     path("", include("dashboard.urls")),
     path("", include("demo.urls")),
 ]

@@ -5,12 +5,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from deliveries.models import Attempt, Delivery
+from subscriptions.api.serializers import AnyJSONField
 from subscriptions.models import EventType
 
 
 class EventIngestSerializer(serializers.Serializer):
     type = serializers.SlugField(max_length=100, help_text="An event type's name.")
-    data = serializers.JSONField(help_text="The payload; must match the type's schema.")
+    data = AnyJSONField(help_text="The payload; must match the type's schema.")
     idempotency_key = serializers.CharField(
         max_length=200,
         required=False,
@@ -25,7 +26,7 @@ class EventAcceptedSerializer(serializers.Serializer):
 
 
 class EventBatchItemSerializer(serializers.Serializer):
-    data = serializers.JSONField(help_text="The payload; must match the type's schema.")
+    data = AnyJSONField(help_text="The payload; must match the type's schema.")
     idempotency_key = serializers.CharField(
         max_length=200,
         required=False,
@@ -126,7 +127,7 @@ class TestEventSerializer(serializers.Serializer):
         queryset=EventType.objects.filter(archived=False),
         help_text="Which event type to send; its example is the payload unless `data` is given.",
     )
-    data = serializers.JSONField(required=False, help_text="Payload; default: the example.")
+    data = AnyJSONField(required=False, help_text="Payload; default: the example.")
 
 
 class SendMissedSerializer(serializers.Serializer):

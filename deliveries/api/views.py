@@ -34,7 +34,9 @@ from deliveries.publishing import (
     publish,
     publish_many,
 )
+from hookhub.api.errors import BodyOperationSchema
 from hookhub.api.pagination import NewestFirst
+from hookhub.api.parsers import JSON_ONLY
 from hookhub.api.schema import ErrorSerializer
 from subscriptions import access
 from subscriptions.models import Endpoint
@@ -49,6 +51,8 @@ class IsStaff(permissions.BasePermission):
 
 class EventIngestView(generics.GenericAPIView):
     serializer_class = EventIngestSerializer
+    parser_classes = JSON_ONLY
+    schema = BodyOperationSchema()
     permission_classes = [permissions.IsAuthenticated, IsStaff]
 
     @extend_schema(
@@ -116,6 +120,8 @@ BATCH_ERROR_DESCRIPTION = (
 
 class EventBatchIngestView(generics.GenericAPIView):
     serializer_class = EventBatchSerializer
+    parser_classes = JSON_ONLY
+    schema = BodyOperationSchema()
     permission_classes = [permissions.IsAuthenticated, IsStaff]
 
     @extend_schema(
@@ -269,6 +275,9 @@ class EndpointTestView(APIView):
     """Lives here, not in subscriptions.api: sending is the deliveries app's job, and
     `subscriptions` never imports `deliveries`."""
 
+    parser_classes = JSON_ONLY
+    schema = BodyOperationSchema()
+
     @extend_schema(
         summary="Send a test event to an endpoint",
         description="Delivers the event type's example (or `data`) to this endpoint only, "
@@ -304,6 +313,8 @@ nothing twice. Refused (409) unless the endpoint is enabled."""
 
 class EndpointSendMissedView(APIView):
     """Beside EndpointTestView, for the same reason: sending is the deliveries app's job."""
+
+    schema = BodyOperationSchema()
 
     @extend_schema(
         summary="Send the events an endpoint missed while paused or disabled",

@@ -2,18 +2,41 @@
 
 `errors` maps field names to lists of messages (`non_field_errors` for the rest), so a
 client can show each message next to its input. Anything under /api/ that never reaches a
-DRF view (unknown URL, crash) gets the same shape from `handler404` / `handler500`.
+DRF view gets the same shape: an unknown URL from `api_route_not_found` (the last /api/
+route, so in every DEBUG mode), an Http404 or a crash from `handler404` / `handler500`.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from hookhub.api.schema import ErrorSerializer, HookHubAutoSchema
+
 API_PREFIX = "/api/"
+
+
+class BodyOperationSchema(HookHubAutoSchema):
+    """The schema class of views whose operations read a body: they also document the 415
+    answered to a body in a media type they don't parse (a form post to a JSON-only one)."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction == "response" and "415" not in responses and self._reads_body():
+            responses["415"] = self._get_response_for_code(ErrorSerializer, "415")
+            responses["415"]["description"] = (
+                "The body is in a media type this operation does not read: send one of its "
+                "request body's content types."
+            )
+        return responses
+
+    def _reads_body(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
 
 
 def django_errors(error: DjangoValidationError, field: str | None = None) -> dict:
@@ -77,6 +100,36 @@ def json_not_found(request, exception=None):
         )
 
     return page_not_found(request, exception)
+
+
+@csrf_exempt  # a JSON 404 for a token-authenticated POST, not the CSRF failure page
+def api_route_not_found(request, path: str = ""):
+    """The last route under /api/: anything the API and docs routes did not match.
+
+    `handler404` is not used with DEBUG on (Django renders its HTML page instead), and for a
+    path missing its trailing slash APPEND_SLASH would redirect (losing a POST's body) or,
+    with DEBUG on, raise on a POST. Matching here answers first, the same in both modes.
+    API routes keep one spelling, with the slash, so the document lists one path per
+    operation: a GET or HEAD is redirected there (nothing to lose, and links to the docs
+    pages keep working); any other method gets the 404, which names the right URL."""
+    slashed = f"{request.path_info}/"
+    urlconf = getattr(request, "urlconf", None)  # set only by a middleware that picks one
+    if not request.path_info.endswith("/") and _is_route(slashed, urlconf):
+        if request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+        detail = f"No such API route. API routes end with a slash: {request.method} {slashed}"
+    else:
+        detail = "No such API route."
+    return JsonResponse({"detail": detail, "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
+
+
+def _is_route(path: str, urlconf) -> bool:
+    """Whether `path` matches a real route (this catch-all matches any path under /api/)."""
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return False
+    return match.func is not api_route_not_found
 
 
 def json_server_error(request):

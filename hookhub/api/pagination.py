@@ -36,6 +36,28 @@ class StrictCursorPagination(CursorPagination):
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size)
         return parameters
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        """DRF's schema marks `next`/`previous` with OpenAPI 3.0's `nullable`, which a 3.1
+        document ignores (so `null`, the last page's `next`, would not match); 3.1 says it
+        with a type list. All three keys are in every page."""
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": self._link_schema("The next page, or null on the last one."),
+                "previous": self._link_schema("The previous page, or null on the first one."),
+                "results": schema,
+            },
+        }
+
+    def _link_schema(self, description: str) -> dict:
+        return {
+            "type": ["string", "null"],
+            "format": "uri",
+            "description": description,
+            "example": f"https://hookhub.example/api/v1/endpoints/?{self.cursor_query_param}=cD00ODY%3D",
+        }
+
 
 class NewestFirst(StrictCursorPagination):
     """Keyset pagination on the primary key: stable while rows are being added, and each

@@ -13,3 +13,9 @@ class DepthSafeJSONParser(JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the document is nested too deeply.") from None
+
+
+# For operations whose bodies hold null or nested JSON (payloads, schemas, header maps,
+# `rate_limit: null`): a form encoding cannot express those, so the document offers (and
+# the server parses) JSON only. Operations with a few plain scalars keep the form encodings.
+JSON_ONLY = [DepthSafeJSONParser]

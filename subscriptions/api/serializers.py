@@ -1,23 +1,50 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from subscriptions import services
-from subscriptions.headers import MASK, clean_secret_names, keep_masked, validate_headers
-from subscriptions.models import SECRET_EXPIRY_CHOICES, Endpoint, EventType
+from subscriptions.headers import (
+    HEADER_NAME,
+    HEADER_VALUE,
+    MASK,
+    clean_secret_names,
+    keep_masked,
+    validate_headers,
+)
+from subscriptions.models import (
+    CONTROL_CHARACTERS,
+    SECRET_EXPIRY_CHOICES,
+    Endpoint,
+    EventType,
+)
 from subscriptions.schemas import check_event_example, check_event_schema, default_schema
 
 
 @extend_schema_field({"type": ["object", "array", "string", "number", "integer", "boolean"]})
-class NullableJSONField(serializers.JSONField):
+class AnyJSONField(serializers.JSONField):
+    """Any JSON value but null, which a JSONField without allow_null refuses: documented
+    with every type but "null", where drf-spectacular's `{}` would allow null too."""
+
+
+class NullableJSONField(AnyJSONField):
     """Any JSON value or null. drf-spectacular renders a nullable free-form field under
     OpenAPI 3.1 as `oneOf: [{}, {type: null}]`, which `null` matches twice (so a valid null
-    response fails validation); an explicit type list plus "null" says what is meant."""
+    response fails validation); the type list (plus the "null" allow_null adds) says what
+    is meant."""
+
+
+@extend_schema_field({"type": "object"})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object (the validators say which); documented as one, where a bare JSONField
+    would promise any JSON value."""
 
 
 def _raise_drf(error: DjangoValidationError):
@@ -25,7 +52,7 @@ def _raise_drf(error: DjangoValidationError):
 
 
 class EventTypeSerializer(serializers.ModelSerializer):
-    schema = serializers.JSONField(
+    schema = JSONObjectField(
         required=False, help_text="JSON Schema (Draft 2020-12) of the event's `data`."
     )
     example = NullableJSONField(
@@ -72,6 +99,20 @@ class EventTypeSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class EventTypeSchema(OpenApiSerializerExtension):
+    """The model refuses control characters in a description (they would break the YAML
+    document); the pattern says so. Escaped, so the document holds none itself."""
+
+    target_class = EventTypeSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        # self.target, not the class: a PATCH's partial serializer documents nothing required.
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        refused = CONTROL_CHARACTERS.pattern.encode("unicode_escape").decode("ascii")
+        schema["properties"]["description"]["pattern"] = f"^{refused.replace('[', '[^', 1)}*$"
+        return schema
+
+
 class HeadersField(serializers.DictField):
     """Read: every header, secret values (subscriptions.headers.is_secret) masked. Write: the
     whole set (a name left out is removed); a masked value, or null, keeps the value stored
@@ -93,6 +134,31 @@ class HeadersField(serializers.DictField):
         except DjangoValidationError as error:
             _raise_drf(error)
         return headers
+
+
+class HeadersFieldSchema(OpenApiSerializerFieldExtension):
+    """A request's headers as subscriptions.headers checks them: token names, printable
+    values (or the mask, or null), the limits read from settings when the document is made.
+    Responses stay plain: rows stored before a rule changed may not match today's rules.
+    Reserved names and "keep the stored value" depend on more than the shape: described."""
+
+    target_class = HeadersField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction != "request":
+            return schema
+        schema["maxProperties"] = int(settings.HOOKHUB_MAX_CUSTOM_HEADERS)
+        schema["propertyNames"] = {
+            "pattern": f"^{HEADER_NAME.pattern}$",
+            "maxLength": int(settings.HOOKHUB_MAX_HEADER_NAME_LENGTH),
+        }
+        values = schema["additionalProperties"]
+        values["pattern"] = f"^(?:{re.escape(MASK)}|{HEADER_VALUE.pattern})$"
+        values["maxLength"] = min(
+            values["maxLength"], int(settings.HOOKHUB_MAX_HEADER_VALUE_LENGTH)
+        )
+        return schema
 
 
 class EndpointSerializer(serializers.ModelSerializer):
@@ -152,6 +218,66 @@ class EndpointSerializer(serializers.ModelSerializer):
         except DjangoValidationError as error:
             _raise_drf(error)
         return value
+
+
+def requestable_states() -> list[str]:
+    """The states a request may set, asked of the service's rule so the document and the
+    server cannot drift apart."""
+    allowed = []
+    for state in Endpoint.State.values:
+        try:
+            services.check_requested_state(state)
+        except DjangoValidationError:
+            continue
+        allowed.append(state)
+    return allowed
+
+
+class EndpointSchema(OpenApiSerializerExtension):
+    """Requests and responses of an endpoint get components of their own: a response's
+    `state` may be `disabled` (HookHub disables failing endpoints), a request's may not, so
+    the request names `RequestedStateEnum` and leaves out the read-only fields."""
+
+    target_class = EndpointSerializer
+    match_subclasses = True
+
+    def get_name(self, auto_schema, direction):
+        if direction != "request":
+            return None
+        name = auto_schema.get_serializer_name(self.target, direction)
+        return name.removesuffix("Serializer") + "Request"
+
+    def map_serializer(self, auto_schema, direction):
+        # self.target, not the class: a PATCH's partial serializer documents nothing required.
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction != "request":
+            return schema
+        properties = schema["properties"]
+        for name in [name for name, field in properties.items() if field.get("readOnly")]:
+            del properties[name]
+        if "required" in schema:
+            schema["required"] = [name for name in schema["required"] if name in properties]
+        if "state" in properties:
+            properties["state"] = _requested_state_component(auto_schema).ref
+        return schema
+
+
+def _requested_state_component(auto_schema) -> ResolvedComponent:
+    states = requestable_states()
+    component = ResolvedComponent(
+        name="RequestedStateEnum",
+        type=ResolvedComponent.SCHEMA,
+        object="RequestedStateEnum",
+        schema={
+            "type": "string",
+            "enum": states,
+            "description": "The states a request may set: "
+            + ", ".join(f"`{state}`" for state in states)
+            + ". Only HookHub disables an endpoint (after continuous failures).",
+        },
+    )
+    auto_schema.registry.register_on_missing(component)
+    return component
 
 
 class EndpointWithSecretSerializer(EndpointSerializer):

@@ -10,8 +10,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
+from hookhub.api.errors import BodyOperationSchema
 from hookhub.api.pagination import ByName, NewestFirst
+from hookhub.api.parsers import JSON_ONLY
 from subscriptions import access, services
 from subscriptions.api.serializers import (
     EndpointSerializer,
@@ -45,6 +48,8 @@ class EventTypeViewSet(
 ):
     serializer_class = EventTypeSerializer
     permission_classes = [permissions.IsAuthenticated, IsStaffOrReadOnly]
+    parser_classes = JSON_ONLY
+    schema = BodyOperationSchema()
     pagination_class = ByName
     lookup_field = "name"
     lookup_value_regex = "[-a-zA-Z0-9_]+"
@@ -98,6 +103,8 @@ class EndpointViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = EndpointSerializer
+    parser_classes = JSON_ONLY
+    schema = BodyOperationSchema()
     pagination_class = NewestFirst
     lookup_field = "uid"
     lookup_url_kwarg = "id"
@@ -141,7 +148,13 @@ class EndpointViewSet(
         request=RotateSecretSerializer,
         responses={200: SecretSerializer},
     )
-    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="rotate-secret",
+        # One scalar option, which a form post can carry as well as JSON.
+        parser_classes=api_settings.DEFAULT_PARSER_CLASSES,
+    )
     def rotate_secret(self, request, id=None):  # noqa: A002 - the URL's name for the uid
         endpoint = self.get_object()
         options = RotateSecretSerializer(data=request.data)
