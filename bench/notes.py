@@ -84,7 +84,12 @@ HookHub's figure, on the same receiver:
   Timed from the first publish call to the receiver's last 2xx: publishing is in the clock,
   nothing is pre-published. Events are published with
   `deliveries.publishing.publish_many(type, [data, ...])`, one call per event type, where it
-  exists, otherwise one `publish()` per event (the run's details say which). Every run then
+  exists, otherwise one `publish()` per event (the run's details say which). The burst's
+  calls run inside one `transaction.atomic()`, as a provider's code publishing a burst
+  would write them (the transactional outbox: nothing is sent before the provider's own
+  transaction commits, and the calls share one commit and one enqueue); a second run of
+  each repeat commits every call on its own (the rows "a commit per publish call",
+  reported), which is what a stream of separate API requests costs. Every run then
   waits until each delivery is recorded (attempt row, `succeeded`; that rate is in the
   details) and checks that the receiver got exactly one request per delivery. Compared with
   the serial `requests.Session` (target >= 1.0 on PostgreSQL + Redis, >= 0.5 on SQLite), the
@@ -224,6 +229,9 @@ LIMITS = """## What limits each figure
     worker claims due rows in bulk.
   - W2 is bounded by requests in flight: at 100 ms each, N open requests allow N x 10 per
     second whatever the CPU. The receiver's maximum shows the engine's real concurrency.
+    With a commit per call it is bounded by publishing instead: 100 durable commits in a
+    row, each also waiting for the CPU the workers and PostgreSQL take while they deliver
+    the events already committed.
   - W3: a hanging endpoint's delivery holds its slot for the whole 5 s deadline; at this
     schedule the 10 hanging endpoints hold about 10 at once. If they are all the slots there
     are, healthy deliveries queue behind them for seconds; with hundreds of slots per
