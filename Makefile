@@ -47,8 +47,9 @@ browser:
 	  { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium) ; } || \
 	  echo "*** chromium missing and not installable: browser tests will be SKIPPED ***"
 
-# axe-core for the browser accessibility tests, pinned by package-lock.json (only a test
-# tool: nothing from node_modules/ is served). Without npm those tests are SKIPPED, loudly.
+# Node tools pinned by package-lock.json: axe-core and the OpenAPI checkers for the tests, and
+# openapi-typescript, which /webhooks/ also runs for TypeScript types when it is installed
+# (nothing from node_modules/ is served as a file). Without npm those tests are SKIPPED, loudly.
 node_modules/.installed: package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 	  npm ci --no-audit --no-fund && touch $@; \

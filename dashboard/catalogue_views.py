@@ -1,18 +1,28 @@
-"""Staff pages for the event-type catalogue editor and the audit log."""
+"""Staff pages for the event-type catalogue editor and the audit log, and the typed
+receiver code every signed-in user can copy for each event type."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
-from subscriptions import services
+from subscriptions import codegen, services
 from subscriptions.access import staff_required
 from subscriptions.forms import AuditFilterForm, EventTypeForm
 from subscriptions.models import AuditEntry, Endpoint, EventType
 from subscriptions.paging import keyset_page
+
+# The files a code page offers, by download name: which part of the generated code each is.
+CODE_FILES = {
+    codegen.PYTHON_MODELS_FILE: lambda code: code.python.code,
+    codegen.PYTHON_RECEIVER_FILE: lambda code: code.python_receiver,
+    codegen.TYPESCRIPT_TYPES_FILE: lambda code: code.typescript.code,
+    codegen.TYPESCRIPT_RECEIVER_FILE: lambda code: code.typescript_receiver,
+}
 
 
 @staff_required
@@ -107,3 +117,57 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "query": page.query,
         },
     )
+
+
+@login_required
+@require_safe
+def webhook_code(request: HttpRequest, name: str) -> HttpResponse:
+    """Pydantic models and TypeScript types of one event type's body, generated from the
+    served OpenAPI document, and receivers in Python and Node that use them.
+    `?download=<file name>` answers with one of them as a file (`curl -O` friendly)."""
+    code = codegen.receiver_code(request, name)
+    if code is None:
+        raise Http404("No such event type.")
+    if "download" in request.GET:
+        return _download(code, request.GET["download"])
+    return render(
+        request,
+        "subscriptions/webhook_code.html",
+        {
+            "code": code,
+            "python_models_file": codegen.PYTHON_MODELS_FILE,
+            "python_receiver_file": codegen.PYTHON_RECEIVER_FILE,
+            "typescript_types_file": codegen.TYPESCRIPT_TYPES_FILE,
+            "typescript_receiver_file": codegen.TYPESCRIPT_RECEIVER_FILE,
+        },
+    )
+
+
+@login_required
+@require_safe
+def catalogue_code_file(request: HttpRequest, filename: str) -> HttpResponse:
+    """The models or the types of every event type in one file, for a receiver of all of
+    them (an endpoint can subscribe to every type)."""
+    made = codegen.catalogue_code(request)
+    generated = {
+        codegen.PYTHON_MODELS_FILE: made.python,
+        codegen.TYPESCRIPT_TYPES_FILE: made.typescript,
+    }[filename]
+    return _file(generated.code, filename, generated.problem)
+
+
+def _download(code: codegen.ReceiverCode, filename: str) -> HttpResponse:
+    part = CODE_FILES.get(filename)
+    if part is None:
+        raise Http404("No such file.")
+    problem = code.typescript.problem if filename == codegen.TYPESCRIPT_TYPES_FILE else ""
+    return _file(part(code), filename, problem or code.python.problem)
+
+
+def _file(text: str, filename: str, problem: str) -> HttpResponse:
+    if not text:
+        # Said in words, not an error page: e.g. a server without Node.js has no types.
+        return HttpResponse(problem, status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -7,6 +7,7 @@ from dashboard import (
     recover_views,
     review_views,
 )
+from subscriptions import codegen
 
 app_name = "dashboard"
 
@@ -30,6 +31,21 @@ urlpatterns = [
     path("deliveries/<uuid:uid>/", delivery_views.delivery_detail, name="delivery-detail"),
     path("deliveries/<uuid:uid>/replay/", delivery_views.delivery_replay, name="delivery-replay"),
     path("webhooks/", endpoint_views.webhook_catalogue, name="webhooks"),
+    path(
+        "webhooks/event-types/<slug:name>/code/", catalogue_views.webhook_code, name="webhook-code"
+    ),
+    path(
+        f"webhooks/all-types/{codegen.PYTHON_MODELS_FILE}",
+        catalogue_views.catalogue_code_file,
+        {"filename": codegen.PYTHON_MODELS_FILE},
+        name="catalogue-models",
+    ),
+    path(
+        f"webhooks/all-types/{codegen.TYPESCRIPT_TYPES_FILE}",
+        catalogue_views.catalogue_code_file,
+        {"filename": codegen.TYPESCRIPT_TYPES_FILE},
+        name="catalogue-types",
+    ),
     # Staff
     path("review/", review_views.overview, name="review-overview"),
     path("review/failures/", review_views.failures, name="review-failures"),

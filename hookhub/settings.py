@@ -346,3 +346,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Typed receiver code (subscriptions/codegen.py) -----------------------------------------
+# Seconds each generator may run for one page (one type, or the whole catalogue) before it
+# is stopped and the page says so.
+HOOKHUB_DATAMODEL_CODEGEN_TIMEOUT = env_float("HOOKHUB_DATAMODEL_CODEGEN_TIMEOUT", 60.0)
+HOOKHUB_OPENAPI_TYPESCRIPT_TIMEOUT = env_float("HOOKHUB_OPENAPI_TYPESCRIPT_TIMEOUT", 60.0)
+# Node.js (a name on PATH or a path) and openapi-typescript's CLI, which `make` installs from
+# package.json. Either missing: the TypeScript part says so and the rest still works.
+HOOKHUB_NODE = env_str("HOOKHUB_NODE", "node")
+HOOKHUB_OPENAPI_TYPESCRIPT = env_str(
+    "HOOKHUB_OPENAPI_TYPESCRIPT", str(BASE_DIR / "node_modules" / ".bin" / "openapi-typescript")
+)
+# Generated code is cached under the catalogue's fingerprint in this Django cache; an entry
+# of an older catalogue is never read again and expires after this many seconds.
+HOOKHUB_RECEIVER_CODE_CACHE = env_str("HOOKHUB_RECEIVER_CODE_CACHE", "default")
+HOOKHUB_RECEIVER_CODE_CACHE_SECONDS = env_int("HOOKHUB_RECEIVER_CODE_CACHE_SECONDS", 24 * 3600)

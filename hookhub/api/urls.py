@@ -12,6 +12,7 @@ from deliveries.api.views import (
     EventBatchIngestView,
     EventIngestView,
 )
+from subscriptions.api.codegen_views import EventTypeCodeView
 from subscriptions.api.views import EndpointViewSet, EventTypeViewSet
 
 app_name = "api"
@@ -30,5 +31,6 @@ urlpatterns = [
         EndpointSendMissedView.as_view(),
         name="endpoint-send-missed",
     ),
+    path("event-types/<slug:name>/code/", EventTypeCodeView.as_view(), name="event-type-code"),
     *router.urls,
 ]

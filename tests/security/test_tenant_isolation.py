@@ -40,7 +40,7 @@ ATTACK = {
     "data": {},
 }
 # Anyone signed in may read the event catalogue; only its edit routes are protected.
-CATALOGUE_READS = {"api:event-type-detail"}
+CATALOGUE_READS = {"api:event-type-detail", "api:event-type-code", "dashboard:webhook-code"}
 
 
 def session_client(user) -> Client:
