@@ -215,6 +215,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Manage webhook endpoints and read the catalogue of events HookHub sends.",
     "VERSION": "1.0.0",
     "OAS_VERSION": "3.1.0",
+    # Said outright (it is the default) so readers and linters need not guess: each
+    # deployment serves its own document, so paths are relative to that host.
+    "SERVERS": [{"url": "/", "description": "The HookHub that serves this document."}],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -222,10 +225,11 @@ SPECTACULAR_SETTINGS = {
     # No outside requests from the docs pages: Swagger UI's online validator badge is off.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # add_webhooks must run before postprocess_schema_enums, which rebuilds the components
-    # (including the serializers only webhooks use).
+    # (including the ones only webhooks use); postprocess_nullable sees the finished document.
     "POSTPROCESSING_HOOKS": [
         "subscriptions.openapi.add_webhooks",
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "hookhub.api.openapi31.postprocess_nullable",
     ],
 }
 

@@ -42,10 +42,22 @@ def envelope_schema(type_name: str, data_schema: dict) -> dict:
     """The envelope's JSON Schema around a type's `data` schema."""
     return {
         "type": "object",
+        "description": f"The body of every `{type_name}` webhook.",
         "required": ["type", "timestamp", "data"],
         "properties": {
-            "type": {"type": "string", "const": type_name},
-            "timestamp": {"type": "string", "format": "date-time"},
+            "type": {
+                "type": "string",
+                "const": type_name,
+                "description": "The event type, so one URL can receive several types.",
+            },
+            # Two times travel with each request and receivers mix them up: this one is the
+            # event's, the `webhook-timestamp` header is the attempt's (for replay checks).
+            "timestamp": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the event happened (RFC 3339, UTC): the same on every "
+                "retry. The `webhook-timestamp` header is the time of this attempt instead.",
+            },
             "data": data_schema,
         },
     }

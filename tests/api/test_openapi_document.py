@@ -33,6 +33,12 @@ def resolve(document: dict, node: dict) -> dict:
     return node
 
 
+def body(document: dict, type_name: str, method: str = "post") -> dict:
+    """A webhook's body schema (the envelope), its `$ref` followed."""
+    media = document["webhooks"][type_name][method]["requestBody"]["content"]["application/json"]
+    return resolve(document, media["schema"])
+
+
 def all_refs(node):
     if isinstance(node, dict):
         for key, value in node.items():
@@ -61,12 +67,8 @@ def test_document_is_valid_openapi_3_1_with_every_ref_resolving(client):
     validate(document, cls=OpenAPIV31SpecValidator)
     for ref in all_refs(document):
         resolve(document, {"$ref": ref})  # raises KeyError on a dangling $ref
-    address = resolve(
-        document,
-        document["webhooks"]["order-shipped"]["post"]["requestBody"]["content"]["application/json"][
-            "schema"
-        ]["properties"]["data"]["properties"]["address"],
-    )
+    data = resolve(document, body(document, "order-shipped")["properties"]["data"])
+    address = resolve(document, data["properties"]["address"])
     assert address["properties"]["city"] == {"type": "string"}
 
 
@@ -88,7 +90,7 @@ def test_new_subscription_webhook_has_exactly_the_three_declared_fields(client):
     assert set(operation["responses"]) == {"2XX"}
 
     media = operation["requestBody"]["content"]["application/json"]
-    envelope = media["schema"]
+    envelope = body(document, "new-subscription")
     assert set(envelope["properties"]) == {"type", "timestamp", "data"}
     assert envelope["properties"]["type"]["const"] == "new-subscription"
     assert "$ref" in envelope["properties"]["data"]  # a named component, for code generators
@@ -121,9 +123,11 @@ def test_database_type_appears_without_restart_and_disappears_when_archived(staf
     )
     assert created.status_code == 201, created.content
 
-    webhook = fetch_document(client)["webhooks"]["refund-issued"]["post"]
+    document = fetch_document(client)
+    webhook = document["webhooks"]["refund-issued"]["post"]
     assert webhook["summary"] == "A refund was issued."
-    data = webhook["requestBody"]["content"]["application/json"]["schema"]["properties"]["data"]
+    assert webhook["description"] == "Money goes back within 5 days."
+    data = resolve(document, body(document, "refund-issued")["properties"]["data"])
     assert data["properties"] == {"amount": {"type": "number"}}
 
     archived = staff_api.patch(

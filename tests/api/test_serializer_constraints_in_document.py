@@ -42,9 +42,11 @@ def ledger_entry(monkeypatch):
 def webhook_data_schema(client, name: str) -> dict:
     document = json.loads(client.get("/api/schema/", {"format": "json"}).content)
     validate(document, cls=OpenAPIV31SpecValidator)
+    components = document["components"]["schemas"]
     media = document["webhooks"][name]["post"]["requestBody"]["content"]["application/json"]
-    ref = media["schema"]["properties"]["data"]["$ref"]
-    return document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    envelope = components[media["schema"]["$ref"].rsplit("/", 1)[1]]  # the <Key>-Event
+    ref = envelope["properties"]["data"]["$ref"]
+    return components[ref.rsplit("/", 1)[1]]
 
 
 def test_document_carries_decimal_places_lengths_and_date_time(client, ledger_entry):
