@@ -37,8 +37,11 @@ full run rewrites this page.
   exactly N requests and that N attempts and N succeeded deliveries exist.
 - **2 Hot path**: one claimed delivery at a time, 1,000 in a loop, in the bench's own
   process (`engine.process()` in the threaded engine; with the in-flight engine, its stages:
-  `engine.build_requests`, `transport.Client.send` on one kept-alive client whose event loop
-  runs on a thread of its own, as the dispatcher's does, and `engine.record`): build the
+  `engine.build_requests`, `transport.Client.send` on one kept-alive client, and
+  `engine.record`, all on one thread, the send on an event loop run there; before, the
+  loop ran on a thread of its own as the dispatcher's does, which added two thread
+  wake-ups per delivery to a row meant to price the stages; the dispatcher's hand-offs,
+  shared by everything in flight, are in the pipeline and W1-W5 rows): build the
   request, sign it, send it on the kept-alive connection, then record it (attempt row +
   delivery outcome; on PostgreSQL one prepared statement, its own transaction). The rows
   are created as claimed before the clock starts.
