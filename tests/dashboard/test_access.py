@@ -29,6 +29,10 @@ ACCESS = {
     "dashboard:headers-reveal": "owner",
     "dashboard:secret-rotate": "owner",
     "dashboard:webhooks": "user",
+    # Typed receiver code: the catalogue, in code, for anyone signed in.
+    "dashboard:webhook-code": "user",
+    "dashboard:catalogue-models": "user",
+    "dashboard:catalogue-types": "user",
     "dashboard:event-type-list": "staff",
     "dashboard:event-type-create": "staff",
     "dashboard:event-type-edit": "staff",
