@@ -17,6 +17,7 @@ from deliveries import actions
 from deliveries.access import deliveries_for, get_delivery_or_404
 from deliveries.forms import DeliveryFilterForm
 from deliveries.publishing import PublishError
+from hookhub import throttling
 from subscriptions import access
 from subscriptions.forms import SendTestForm
 from subscriptions.paging import keyset_page
@@ -27,9 +28,21 @@ from subscriptions.paging import keyset_page
 def send_test(request: HttpRequest, uid) -> HttpResponse:
     """The type's example, or the payload typed in once it passes the type's schema. A
     refused payload comes back as form errors on the endpoint page, the text kept; nothing
-    is stored or sent then."""
+    is stored or sent then. Over HOOKHUB_THROTTLE_TEST_SEND (one counter with the API's test
+    route) the page comes back as a 429 with Retry-After and says when to try again."""
     endpoint = access.get_endpoint_or_404(request.user, uid)
     form = SendTestForm(request.POST)
+    wait = throttling.refusal(throttling.SendTestThrottle, request)
+    if wait is not None:
+        messages.error(
+            request,
+            f"Test not sent: too many test events in a short time. Try again in {wait} "
+            f"second{pluralize(wait)}.",
+        )
+        context = endpoint_page_context(request, endpoint, test_form=form)
+        response = render(request, "subscriptions/endpoint_detail.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     if not form.is_valid() and "event_type" in form.errors:
         for error in form.errors["event_type"]:
             messages.error(request, f"Test not sent: {error}")

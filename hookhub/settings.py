@@ -20,6 +20,7 @@ from hookhub.env import (
     parse_cidrs,
     parse_schedule,
 )
+from hookhub.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -209,6 +210,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "hookhub.api.errors.exception_handler",
+    # Rates are HOOKHUB_THROTTLE_* settings, read per request (hookhub/throttling.py), not
+    # DEFAULT_THROTTLE_RATES; a few views add a stricter limit or replace these.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "hookhub.throttling.UserThrottle",
+        "hookhub.throttling.AnonThrottle",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HookHub API",
@@ -259,6 +266,61 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# --- Cache and request limits (hookhub/throttling.py) ---------------------------------------
+# With REDIS_URL the cache is Redis, shared by every process and host, so a request limit
+# holds across them all; without it each process counts alone (fine for one process).
+HOOKHUB_CACHE_SOCKET_TIMEOUT = env_float("HOOKHUB_CACHE_SOCKET_TIMEOUT", 1.0)
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "hookhub",
+            # A stalled Redis must not stall every request that counts against a limit.
+            "OPTIONS": {
+                "socket_connect_timeout": HOOKHUB_CACHE_SOCKET_TIMEOUT,
+                "socket_timeout": HOOKHUB_CACHE_SOCKET_TIMEOUT,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "hookhub",
+        }
+    }
+HOOKHUB_THROTTLE_CACHE = env_str("HOOKHUB_THROTTLE_CACHE", "default")
+
+
+def _throttle_rate(name: str, default: str) -> str:
+    """A HOOKHUB_THROTTLE_* rate (`600/min`, `20/hour`, `off`), checked now. Under the test
+    suite the default is far above its traffic: counts outlive each test in the process's
+    cache and user ids repeat after rollbacks, so tests of a limit set the rate they test."""
+    raw = env_str(name, "100000/min" if TESTING else default)
+    try:
+        parse_rate(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
+    return raw
+
+
+# Every API request of one user or token (publishing has its own budget, below)...
+HOOKHUB_THROTTLE_USER = _throttle_rate("HOOKHUB_THROTTLE_USER", "600/min")
+# ...of one address without credentials (only the schema and docs are open to anyone)...
+HOOKHUB_THROTTLE_ANON = _throttle_rate("HOOKHUB_THROTTLE_ANON", "60/min")
+# ...failed API token attempts from one address, after which it may use no token until the
+# window ends...
+HOOKHUB_THROTTLE_BAD_TOKENS = _throttle_rate("HOOKHUB_THROTTLE_BAD_TOKENS", "20/min")
+# ...test sends per user, API and dashboard together: each is a request to a URL the
+# subscriber chose...
+HOOKHUB_THROTTLE_TEST_SEND = _throttle_rate("HOOKHUB_THROTTLE_TEST_SEND", "10/min")
+# ...endpoints created through the API per user (HOOKHUB_MAX_ENDPOINTS_PER_USER caps how many
+# exist)...
+HOOKHUB_THROTTLE_ENDPOINT_CREATE = _throttle_rate("HOOKHUB_THROTTLE_ENDPOINT_CREATE", "20/hour")
+# ...and publishing requests per staff user (a batch counts once): providers publish in bursts.
+HOOKHUB_THROTTLE_PUBLISH = _throttle_rate("HOOKHUB_THROTTLE_PUBLISH", "3000/min")
+
 # --- HookHub delivery -----------------------------------------------------------------------
 # Every limit is a named setting read at call time (django.conf.settings), so tests and
 # deployments can change it without touching code.
@@ -287,11 +349,11 @@ HOOKHUB_SECRET_ROTATION_MAX_GRACE = env_float("HOOKHUB_SECRET_ROTATION_MAX_GRACE
 # ...and how many rotated-out secrets may sign at once; a rotation beyond it is refused.
 HOOKHUB_MAX_PREVIOUS_SECRETS = env_int("HOOKHUB_MAX_PREVIOUS_SECRETS", 5)
 HOOKHUB_MAX_CUSTOM_HEADERS = env_int("HOOKHUB_MAX_CUSTOM_HEADERS", 20)
+HOOKHUB_MAX_ENDPOINTS_PER_USER = env_int("HOOKHUB_MAX_ENDPOINTS_PER_USER", 50)
 HOOKHUB_MAX_HEADER_NAME_LENGTH = env_int("HOOKHUB_MAX_HEADER_NAME_LENGTH", 100)
 HOOKHUB_MAX_HEADER_VALUE_LENGTH = env_int("HOOKHUB_MAX_HEADER_VALUE_LENGTH", 1000)
 # The API's delivery detail shows at most this many (newest) attempts.
 HOOKHUB_API_ATTEMPTS_LIMIT = env_int("HOOKHUB_API_ATTEMPTS_LIMIT", 50)
-HOOKHUB_MAX_ENDPOINTS_PER_USER = env_int("HOOKHUB_MAX_ENDPOINTS_PER_USER", 50)
 HOOKHUB_SWEEP_INTERVAL = env_float("HOOKHUB_SWEEP_INTERVAL", 1.0)
 # A bulk replay job with no progress for this long has lost its worker and is marked failed;
 # longer than django-q2's task timeout, and a job reports progress every 50 deliveries.

@@ -33,3 +33,12 @@ AXES_ENABLED = False
 # Live-server request threads must not keep PostgreSQL sessions open past their request, or
 # the test database can't be dropped at the end of the run ("being accessed by other users").
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Tests clear the generated-code cache between cases; on its own local-memory alias that
+# never empties the Redis database django-q2's queue shares with the default cache.
+from hookhub.settings import CACHES  # noqa: E402
+
+CACHES = {
+    **CACHES,
+    "receiver-code": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
+HOOKHUB_RECEIVER_CODE_CACHE = "receiver-code"

@@ -38,6 +38,7 @@ from hookhub.api.errors import BodyOperationSchema
 from hookhub.api.pagination import NewestFirst
 from hookhub.api.parsers import JSON_ONLY
 from hookhub.api.schema import ErrorSerializer
+from hookhub.throttling import PublishThrottle, SendTestThrottle
 from subscriptions import access
 from subscriptions.models import Endpoint
 
@@ -54,6 +55,8 @@ class EventIngestView(generics.GenericAPIView):
     parser_classes = JSON_ONLY
     schema = BodyOperationSchema()
     permission_classes = [permissions.IsAuthenticated, IsStaff]
+    # Instead of the general per-user limit: publishing has a larger budget of its own.
+    throttle_classes = [PublishThrottle]
 
     @extend_schema(
         summary="Publish an event (staff tokens)",
@@ -123,6 +126,8 @@ class EventBatchIngestView(generics.GenericAPIView):
     parser_classes = JSON_ONLY
     schema = BodyOperationSchema()
     permission_classes = [permissions.IsAuthenticated, IsStaff]
+    # The same budget as EventIngestView's, shared with it.
+    throttle_classes = [PublishThrottle]
 
     @extend_schema(
         summary="Publish a batch of events of one type (staff tokens), all-or-nothing",
@@ -277,6 +282,10 @@ class EndpointTestView(APIView):
 
     parser_classes = JSON_ONLY
     schema = BodyOperationSchema()
+
+    def get_throttles(self):
+        # On top of the general limit; the dashboard's "Send test" button shares the counter.
+        return [*super().get_throttles(), SendTestThrottle()]
 
     @extend_schema(
         summary="Send a test event to an endpoint",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from hookhub import throttling
 from subscriptions.models import ApiToken
 
 
@@ -18,7 +19,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if len(parts) == 0 or parts[0].lower() != self.keyword.lower():
             return None
+        # Failed attempts are limited per address here: DRF throttles only after this.
+        throttling.refuse_if_too_many_bad_tokens(request)
         if len(parts) != 2:
+            throttling.record_bad_token(request)
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
         token = (
             ApiToken.objects.select_related("user")
@@ -26,6 +30,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if token is None or not token.user.is_active:
+            throttling.record_bad_token(request)
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         # One write per minute at most: last_used_at is for humans, not for accounting.
         now = timezone.now()

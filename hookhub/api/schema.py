@@ -5,6 +5,8 @@ clients and the schemathesis run can hold the API to the document for failures t
 
 from __future__ import annotations
 
+import copy
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
@@ -15,6 +17,19 @@ ERROR_DESCRIPTIONS = {
     "401": "No credentials, or an invalid or revoked API token.",
     "403": "Authenticated, but not allowed to do this.",
     "404": "No such object, or it belongs to someone else.",
+    "429": "Too many requests (per user, per address without credentials or after failed "
+    "token attempts, and stricter for test sends, endpoint creation and publishing): try "
+    "again after `Retry-After` seconds.",
+}
+# Headers an error response always carries, by status code.
+ERROR_HEADERS = {
+    "429": {
+        "Retry-After": {
+            "description": "Seconds until the limit this request exceeded allows requests again.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
 }
 
 
@@ -40,6 +55,8 @@ class HookHubAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorSerializer, code)
                 responses[code]["description"] = description
+                if code in ERROR_HEADERS:
+                    responses[code]["headers"] = copy.deepcopy(ERROR_HEADERS[code])
         return responses
 
 

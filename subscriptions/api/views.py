@@ -6,6 +6,8 @@ endpoint is a 404 on every method, so its existence never leaks."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -15,6 +17,7 @@ from rest_framework.settings import api_settings
 from hookhub.api.errors import BodyOperationSchema
 from hookhub.api.pagination import ByName, NewestFirst
 from hookhub.api.parsers import JSON_ONLY
+from hookhub.throttling import EndpointCreateThrottle
 from subscriptions import access, services
 from subscriptions.api.serializers import (
     EndpointSerializer,
@@ -118,6 +121,14 @@ class EndpointViewSet(
         self.check_object_permissions(self.request, endpoint)
         return endpoint
 
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.action == "create":
+            throttles.append(EndpointCreateThrottle())
+        return throttles
+
+    # Answers carrying the signing secret are kept by no cache (as the dashboard's pages).
+    @method_decorator(never_cache)
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -155,6 +166,7 @@ class EndpointViewSet(
         # One scalar option, which a form post can carry as well as JSON.
         parser_classes=api_settings.DEFAULT_PARSER_CLASSES,
     )
+    @method_decorator(never_cache)
     def rotate_secret(self, request, id=None):  # noqa: A002 - the URL's name for the uid
         endpoint = self.get_object()
         options = RotateSecretSerializer(data=request.data)
