@@ -43,6 +43,11 @@ def test_two_worker_hosts_deliver_everything_even_when_one_dies(
         for name in ("host-a", "host-b")
     }
     try:
+        # Both hosts up before anything is published: on a loaded machine one host's start
+        # could take longer than the other needs to deliver a third of the events.
+        for host in hosts.values():
+            up = wait_until(lambda h=host: "HookHub worker running" in h.output(), 60)
+            assert up, host.output()[-2000:]
         start = time.monotonic()
         for batch in range(EVENTS // 50):
             with transaction.atomic():
