@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer whatever the Host header or scheme (hookhub/health.py).
+    "hookhub.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -355,6 +357,8 @@ HOOKHUB_MAX_HEADER_VALUE_LENGTH = env_int("HOOKHUB_MAX_HEADER_VALUE_LENGTH", 100
 # The API's delivery detail shows at most this many (newest) attempts.
 HOOKHUB_API_ATTEMPTS_LIMIT = env_int("HOOKHUB_API_ATTEMPTS_LIMIT", 50)
 HOOKHUB_SWEEP_INTERVAL = env_float("HOOKHUB_SWEEP_INTERVAL", 1.0)
+# /readyz gives up on Redis after this many seconds (a probe must answer, not hang).
+HOOKHUB_READY_TIMEOUT = env_float("HOOKHUB_READY_TIMEOUT", 2.0)
 # A bulk replay job with no progress for this long has lost its worker and is marked failed;
 # longer than django-q2's task timeout, and a job reports progress every 50 deliveries.
 HOOKHUB_REPLAY_STALLED_AFTER = env_float("HOOKHUB_REPLAY_STALLED_AFTER", 300.0)
