@@ -92,12 +92,12 @@ def record_endpoint_health(
     failed_only = failed_ids - succeeded_ids
     if succeeded_ids:
         Endpoint.objects.filter(id__in=succeeded_ids, failing_since__isnull=False).update(
-            failing_since=None
+            failing_since=None, failure_warnings_sent=0
         )
     if not failed_only:
         return []
     Endpoint.objects.filter(id__in=failed_only, failing_since__isnull=True).update(
-        failing_since=now
+        failing_since=now, failure_warnings_sent=0
     )
     window = timedelta(seconds=float(settings.HOOKHUB_DISABLE_AFTER))
     overdue = Endpoint.objects.filter(

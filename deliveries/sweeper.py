@@ -3,6 +3,7 @@
 - Deliveries left in "sending" past their lease (their worker died) are due again now.
 - Bulk replay jobs whose worker died (no progress for HOOKHUB_REPLAY_STALLED_AFTER) end
   "failed", so their page stops waiting and says what to do.
+- Owners of endpoints failing for HOOKHUB_WARN_AFTER are warned (deliveries.failure_warnings).
 - Finished hours are rolled up for the charts (deliveries.rollups).
 - This process's heartbeat row is stamped, so the staff overview can tell that workers run.
 
@@ -18,7 +19,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from deliveries import heartbeat, rollups
+from deliveries import failure_warnings, heartbeat, rollups
 from deliveries.models import Delivery, ReplayJob
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def fail_stalled_replays(now: datetime | None = None) -> int:
 STEPS = (
     ("rescued", rescue_stuck),
     ("replays_failed", fail_stalled_replays),
+    ("failure_warnings", failure_warnings.warn_failing_endpoints),
     ("hours_rolled_up", rollups.roll_up_when_due),
 )
 

@@ -345,6 +345,14 @@ HOOKHUB_MAX_PAYLOAD_DEPTH = env_int("HOOKHUB_MAX_PAYLOAD_DEPTH", 32)
 # Most events one publish_many() call or POST /api/v1/events/batch/ takes (one transaction).
 HOOKHUB_PUBLISH_BATCH_MAX = env_int("HOOKHUB_PUBLISH_BATCH_MAX", 1000)
 HOOKHUB_DISABLE_AFTER = env_float("HOOKHUB_DISABLE_AFTER", 5 * 24 * 3600)
+# Seconds of unbroken failure after which the owner is warned, one email per stage per
+# failure streak (deliveries.failure_warnings); empty for no warnings.
+_warn_after = env_list("HOOKHUB_WARN_AFTER", ["86400", "259200"])
+HOOKHUB_WARN_AFTER = sorted(
+    parse_schedule("HOOKHUB_WARN_AFTER", _warn_after) if _warn_after else []
+)
+# Where people reach this HookHub, for links in emails.
+HOOKHUB_PUBLIC_URL = env_str("HOOKHUB_PUBLIC_URL", "http://127.0.0.1:8000")
 HOOKHUB_SECRET_ROTATION_GRACE = env_float("HOOKHUB_SECRET_ROTATION_GRACE", 24 * 3600)
 # The longest a rotated-out secret may keep signing (the API's `previous_expires_in`)...
 HOOKHUB_SECRET_ROTATION_MAX_GRACE = env_float("HOOKHUB_SECRET_ROTATION_MAX_GRACE", 7 * 24 * 3600)

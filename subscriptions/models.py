@@ -146,6 +146,9 @@ class Endpoint(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     # Start of the current unbroken run of failures; any success clears it.
     failing_since = models.DateTimeField(null=True, blank=True)
+    # How many of the HOOKHUB_WARN_AFTER warnings this failure streak has had (0 when none);
+    # reset with failing_since, so each streak warns once per stage.
+    failure_warnings_sent = models.PositiveSmallIntegerField(default=0, editable=False)
     rate_limit = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -254,6 +257,7 @@ class Endpoint(models.Model):
             disabled_reason="",
             disabled_at=None,
             failing_since=None,
+            failure_warnings_sent=0,
             updated_at=now or timezone.now(),
         )
 

@@ -10,6 +10,7 @@ rename) raises ValidationError here.
 Audit entries, one per call that changed something:
     endpoint.created / endpoint.updated (changed: [field, ...]) / endpoint.deleted (url)
     endpoint.paused / endpoint.enabled (previous_state) / endpoint.disabled_by_system (reason)
+    endpoint.failure_warning (stage, failing_since)
     endpoint.secret_rotated (previous_expires_at, previous_secrets_signing) /
     endpoint.secret_revealed
     endpoint.headers_revealed (headers: the secret names shown)
@@ -164,6 +165,43 @@ def disable_endpoint(endpoint: Endpoint, reason: str, *, now=None) -> bool:
         audit.record(None, "endpoint.disabled_by_system", endpoint, reason=reason)
     _tell_owner(endpoint, reason)
     return True
+
+
+def warn_endpoint_failing(endpoint: Endpoint, stage: int, last_error: str, *, now=None) -> None:
+    """HookHub's warning that an endpoint keeps failing (deliveries.failure_warnings decides
+    when): an audit entry and an email to its owner saying what, since when, the last
+    error, when it will be disabled, and where to look."""
+    now = now or timezone.now()
+    disable_at = endpoint.failing_since + timedelta(seconds=settings.HOOKHUB_DISABLE_AFTER)
+    audit.record(
+        None,
+        "endpoint.failure_warning",
+        endpoint,
+        stage=stage,
+        failing_since=endpoint.failing_since.isoformat(),
+    )
+    email = getattr(endpoint.owner, "email", "")
+    if not email:
+        return
+    link = settings.HOOKHUB_PUBLIC_URL.rstrip("/") + endpoint.get_absolute_url()
+    hours = (now - endpoint.failing_since).total_seconds() / 3600
+    try:
+        send_mail(
+            subject=f"Webhooks to {endpoint.url} have failed for {hours:.0f} hours"[:200],
+            message=(
+                f"Every delivery to {endpoint.url} has failed since "
+                f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC ({hours:.0f} hours).\n\n"
+                f"Last error: {last_error}\n\n"
+                f"If nothing succeeds by {disable_at:%Y-%m-%d %H:%M} UTC, HookHub disables the "
+                "endpoint and keeps its events until you re-enable it. One successful "
+                "delivery ends the warnings.\n\n"
+                f"Deliveries and their attempts: {link}"
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    except Exception:  # noqa: BLE001 - an unreachable mail server must not stop the sweeper
+        logger.exception("Could not email %s about failing endpoint %s", email, endpoint.pk)
 
 
 def _tell_owner(endpoint: Endpoint, reason: str) -> None:
