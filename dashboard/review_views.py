@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -42,6 +44,9 @@ def overview(request: HttpRequest) -> HttpResponse:
         .first()
     )
     disabled = Endpoint.objects.filter(state=Endpoint.State.DISABLED).select_related("owner")
+    failing = Endpoint.objects.filter(
+        state=Endpoint.State.ENABLED, failing_since__isnull=False
+    ).select_related("owner")
     # With no worker running nothing retries, rescues or rolls up, and no page would say so.
     last_sweep = heartbeat.newest()
     swept_at = last_sweep.swept_at if last_sweep else None
@@ -64,12 +69,22 @@ def overview(request: HttpRequest) -> HttpResponse:
             "retrying": Delivery.objects.failing().count(),
             "oldest_due": oldest_due,
             "disabled_endpoints": disabled.order_by("-disabled_at")[:100],
+            "failing_endpoints": [
+                (endpoint, failing_disables_at(endpoint))
+                for endpoint in failing.order_by("failing_since")[:100]
+            ],
+            "warning_stages": len(settings.HOOKHUB_WARN_AFTER),
             "now": now,
             "last_sweep": last_sweep,
             "sweep_stale": heartbeat.is_stale(swept_at, now),
             "sweep_age_seconds": sweep_age,
         },
     )
+
+
+def failing_disables_at(endpoint: Endpoint):
+    """When HookHub disables this failing endpoint if nothing succeeds first."""
+    return endpoint.failing_since + timedelta(seconds=settings.HOOKHUB_DISABLE_AFTER)
 
 
 def _failures(request: HttpRequest) -> tuple[FailureFilterForm, object]:
