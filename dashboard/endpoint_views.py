@@ -21,6 +21,7 @@ from deliveries import activity, stats
 from subscriptions import access, services, wire
 from subscriptions.forms import EndpointForm, RotateSecretForm, SendTestForm
 from subscriptions.models import EventType
+from subscriptions.retries import describe_schedule
 
 
 @login_required
@@ -63,6 +64,7 @@ def endpoint_page_context(request: HttpRequest, endpoint, **extra) -> dict:
         # Skipped while paused or disabled: the "Send the N events missed" offer.
         "missed": stats.missed_count(endpoint),
         "activity": activity.endpoint_activity(endpoint.pk),
+        "retry_schedule": describe_schedule(endpoint.retry_schedule),
         **extra,
     }
 

@@ -290,7 +290,8 @@ def record(finished: list[Finished]) -> None:
         delivery.trigger = Trigger.SCHEDULED
         attempts.append(attempt)
         sent.append(delivery)
-        outcome = policy.decide(result, attempt.number, attempt.trigger, now)
+        schedule = delivery.endpoint.retry_schedule
+        outcome = policy.decide(result, attempt.number, attempt.trigger, now, schedule)
         delivery.attempt_count = attempt.number
         _unclaim(delivery, outcome.status, outcome.next_attempt_at, now)
         delivery.last_attempt_at = result.started_at

@@ -1,7 +1,8 @@
 """What an attempt's result means: succeed, retry when, give up, or disable the endpoint.
 
 Rules (DESIGN.md "Delivery rules"): 2xx succeeds; anything else retries on
-HOOKHUB_RETRY_SCHEDULE with +/- HOOKHUB_RETRY_JITTER; 410 Gone disables the endpoint;
+HOOKHUB_RETRY_SCHEDULE (or the endpoint's shorter or longer retry_for) with +/-
+HOOKHUB_RETRY_JITTER; 410 Gone disables the endpoint;
 429/502/503/504 wait at least the receiver's Retry-After (capped by HOOKHUB_RETRY_AFTER_MAX);
 after the last scheduled attempt the delivery is failed (dead letter, replayable). An endpoint
 failing without one success for HOOKHUB_DISABLE_AFTER seconds is disabled by the system.
@@ -20,6 +21,7 @@ from deliveries.models import Attempt, Delivery
 from deliveries.transport import TransportResult
 from subscriptions import services
 from subscriptions.models import Endpoint
+from subscriptions.retries import retry_schedule
 
 GONE = 410
 BACK_OFF_STATUSES = {429, 502, 503, 504}
@@ -32,10 +34,10 @@ class Outcome:
     disable_reason: str = ""
 
 
-def scheduled_delay(attempts_made: int) -> float | None:
+def scheduled_delay(attempts_made: int, schedule: list[float] | None = None) -> float | None:
     """Seconds until the next try after `attempts_made` tries, jittered; None when the
-    schedule is exhausted. Entry i of the schedule is the wait before try i+1."""
-    schedule = list(settings.HOOKHUB_RETRY_SCHEDULE)
+    schedule (an endpoint's retry_schedule; HOOKHUB_RETRY_SCHEDULE by default) is exhausted."""
+    schedule = retry_schedule() if schedule is None else schedule
     if attempts_made >= len(schedule):
         return None
     delay = float(schedule[attempts_made])
@@ -62,7 +64,13 @@ def retry_after_seconds(headers: dict, now: datetime) -> float | None:
     return min(seconds, float(settings.HOOKHUB_RETRY_AFTER_MAX))
 
 
-def decide(result: TransportResult, attempts_made: int, trigger: str, now: datetime) -> Outcome:
+def decide(
+    result: TransportResult,
+    attempts_made: int,
+    trigger: str,
+    now: datetime,
+    schedule: list[float] | None = None,
+) -> Outcome:
     if result.succeeded:
         return Outcome(Delivery.Status.SUCCEEDED)
     if trigger == Attempt.Trigger.TEST:
@@ -73,7 +81,7 @@ def decide(result: TransportResult, attempts_made: int, trigger: str, now: datet
             Delivery.Status.FAILED,
             disable_reason="The receiver answered 410 Gone, which means it wants no more events.",
         )
-    delay = scheduled_delay(attempts_made)
+    delay = scheduled_delay(attempts_made, schedule)
     if delay is None:
         return Outcome(Delivery.Status.FAILED)
     if result.status in BACK_OFF_STATUSES:

@@ -345,6 +345,8 @@ HOOKHUB_MAX_PAYLOAD_DEPTH = env_int("HOOKHUB_MAX_PAYLOAD_DEPTH", 32)
 # Most events one publish_many() call or POST /api/v1/events/batch/ takes (one transaction).
 HOOKHUB_PUBLISH_BATCH_MAX = env_int("HOOKHUB_PUBLISH_BATCH_MAX", 1000)
 HOOKHUB_DISABLE_AFTER = env_float("HOOKHUB_DISABLE_AFTER", 5 * 24 * 3600)
+# The longest an endpoint's owner may make its retries go on (Endpoint.retry_for).
+HOOKHUB_MAX_RETRY_FOR = env_int("HOOKHUB_MAX_RETRY_FOR", 3 * 24 * 3600)
 # Seconds of unbroken failure after which the owner is warned, one email per stage per
 # failure streak (deliveries.failure_warnings); empty for no warnings.
 _warn_after = env_list("HOOKHUB_WARN_AFTER", ["86400", "259200"])

@@ -99,6 +99,7 @@ class EndpointAdminForm(forms.ModelForm):
             "headers",
             "secret_header_names",
             "rate_limit",
+            "retry_for",
             "state",
         ]
 

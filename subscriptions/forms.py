@@ -19,6 +19,7 @@ from subscriptions.headers import (
     split_names,
 )
 from subscriptions.models import SECRET_EXPIRY_CHOICES, Endpoint, EventType
+from subscriptions.retries import retry_for_choices
 from subscriptions.schemas import check_event_example, check_event_schema, default_schema
 
 
@@ -110,6 +111,15 @@ class EndpointForm(forms.ModelForm):
         "-key, -secret or -password always are.",
     )
 
+    retry_for = forms.TypedChoiceField(
+        label="Keep retrying for",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="How long HookHub retries a delivery your endpoint did not accept. Test "
+        "events are never retried.",
+    )
+
     class Meta:
         model = Endpoint
         fields = ["url", "description", "all_event_types", "event_types"]
@@ -131,6 +141,9 @@ class EndpointForm(forms.ModelForm):
         if self.instance.pk:
             visible = visible | EventType.objects.filter(endpoints=self.instance)
         self.fields["event_types"].queryset = visible.distinct().order_by("name")
+        self.fields["retry_for"].choices = retry_for_choices(self.instance.retry_for)
+        if self.instance.pk and not self.is_bound:
+            self.initial["retry_for"] = self.instance.retry_for
         if self.instance.pk and not self.is_bound:
             # Secret values never reach the page: they show masked, and a masked value
             # posted back keeps the stored one (clean_headers_text).
@@ -179,6 +192,7 @@ class EndpointForm(forms.ModelForm):
             "event_types": list(data["event_types"]),
             "headers": self.cleaned_headers,
             "secret_header_names": data["secret_headers_text"],
+            "retry_for": data["retry_for"],
         }
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from subscriptions import secrets
 from subscriptions.addresses import validate_endpoint_url
 from subscriptions.headers import masked, secret_names, validate_secret_names
+from subscriptions.retries import retry_schedule, validate_retry_for
 
 
 def first_line(text: str | None) -> str:
@@ -155,6 +156,15 @@ class Endpoint(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Most deliveries per second; empty for no limit.",
     )
+    # Shortens (or lengthens, up to HOOKHUB_MAX_RETRY_FOR) the retry schedule of this
+    # endpoint's failed deliveries: deliveries.policy.retry_schedule.
+    retry_for = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[validate_retry_for],
+        help_text="Seconds HookHub keeps retrying a failed delivery; empty for the default "
+        "schedule, 0 for no retries.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -176,6 +186,11 @@ class Endpoint(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("dashboard:endpoint-detail", args=[self.uid])
+
+    @property
+    def retry_schedule(self) -> list[float]:
+        """The waits before each try of this endpoint's deliveries (retry_schedule)."""
+        return retry_schedule(self.retry_for)
 
     @property
     def headers(self) -> dict[str, str]:

@@ -44,6 +44,7 @@ ENDPOINT_FIELDS = (
     "headers",
     "secret_header_names",
     "rate_limit",
+    "retry_for",
 )
 # Endpoint.headers is a property over the encrypted column it is saved in.
 ENDPOINT_COLUMNS = {"headers": "headers_encrypted"}

@@ -185,6 +185,18 @@ class EndpointSerializer(serializers.ModelSerializer):
         help_text="More header names whose values are secret (masked here and in the "
         "delivery log). Credential-like names are always secret and are not listed.",
     )
+    retry_for = serializers.IntegerField(
+        min_value=0,
+        max_value=settings.HOOKHUB_MAX_RETRY_FOR,
+        allow_null=True,
+        required=False,
+        help_text="Seconds HookHub keeps retrying a failed delivery to this endpoint (null: "
+        "the default schedule; 0: no retries). `retry_schedule` shows the result.",
+    )
+    retry_schedule = serializers.SerializerMethodField(
+        help_text="The effective schedule: seconds to wait before each try, the first try "
+        "included (test events are never retried).",
+    )
 
     class Meta:
         model = Endpoint
@@ -200,11 +212,16 @@ class EndpointSerializer(serializers.ModelSerializer):
             "disabled_reason",
             "disabled_at",
             "rate_limit",
+            "retry_for",
+            "retry_schedule",
             "owner",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["disabled_reason", "disabled_at", "created_at", "updated_at"]
+
+    def get_retry_schedule(self, endpoint: Endpoint) -> list[float]:
+        return endpoint.retry_schedule
 
     def validate_secret_header_names(self, value: list[str]) -> list[str]:
         try:
