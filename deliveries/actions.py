@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
 
-from deliveries import queue
+from deliveries import operational, queue
 from deliveries.models import Attempt, Delivery, Event, ReplayJob
 from deliveries.publishing import validate_payload
 from subscriptions import audit
@@ -200,10 +200,12 @@ def run_replay_job(job_id: int) -> None:
             error=_job_error(exc, done + skipped, job.total),
             finished_at=timezone.now(),
         )
+        operational.replay_finished(job)
         return
     ReplayJob.objects.filter(pk=job.pk).update(
         done=done, skipped=skipped, status=ReplayJob.Status.FINISHED, finished_at=timezone.now()
     )
+    operational.replay_finished(job)
 
 
 def _job_error(exc: Exception, reached: int, total: int) -> str:

@@ -9,7 +9,12 @@ class DeliveriesConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
 
-        from deliveries import checks, dispatcher, retention  # noqa: F401 (checks registers)
+        from deliveries import checks, dispatcher, operational, retention  # noqa: F401
+        from subscriptions import signals
+
+        # Operational webhooks for endpoint state changes made in subscriptions.services.
+        signals.endpoint_disabled.connect(operational.endpoint_disabled, dispatch_uid="op-off")
+        signals.endpoint_enabled.connect(operational.endpoint_enabled, dispatch_uid="op-on")
 
         # The daily retention Schedule, created once by migrate (see deliveries/retention.py).
         post_migrate.connect(retention.ensure_schedule, sender=self)

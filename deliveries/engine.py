@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from deliveries import policy, signing, statements, transport
+from deliveries import operational, policy, signing, statements, transport
 from deliveries.models import Attempt, Delivery, Event
 from subscriptions import headers as custom_headers
 from subscriptions import services, wire
@@ -276,6 +276,7 @@ def record(finished: list[Finished]) -> None:
     succeeded_endpoints: set[int] = set()
     failed_endpoints: set[int] = set()
     gone: dict[int, tuple[Endpoint, str]] = {}
+    exhausted: list[Delivery] = []  # retries used up: an operational webhook each
     for item in finished:
         delivery, result = item.delivery, item.result
         if item.release_until is not None:  # over the rate limit: due again later, unsent
@@ -302,6 +303,8 @@ def record(finished: list[Finished]) -> None:
             ids.add(delivery.endpoint_id)
             if outcome.disable_reason:
                 gone[delivery.endpoint_id] = (delivery.endpoint, outcome.disable_reason)
+            elif outcome.status == Status.FAILED:
+                exhausted.append(delivery)
 
     # Only endpoints that were failing when claimed need their streak cleared: skipping the
     # UPDATE for the rest saves a statement per batch. (A streak another worker starts in
@@ -315,6 +318,8 @@ def record(finished: list[Finished]) -> None:
         write_records(attempts, deliveries, recovered=recovered, failed=failed_only, now=now)
     for endpoint, reason in gone.values():
         services.disable_endpoint(endpoint, reason, now=now)
+    if exhausted:
+        operational.deliveries_exhausted(exhausted)
 
 
 def relax_commit_durability() -> None:

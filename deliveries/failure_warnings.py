@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from deliveries import operational
 from deliveries.models import Delivery
 from subscriptions import services
 from subscriptions.models import Endpoint
@@ -69,6 +70,13 @@ def warn_failing_endpoints(now: datetime | None = None) -> int:
             failure_warnings_sent__lt=stage,
         ).update(failure_warnings_sent=stage)
         if claimed:
-            services.warn_endpoint_failing(endpoint, stage, last_failure(endpoint), now=now)
+            last_error = last_failure(endpoint)
+            services.warn_endpoint_failing(endpoint, stage, last_error, now=now)
+            disables_at = endpoint.failing_since + timedelta(
+                seconds=float(settings.HOOKHUB_DISABLE_AFTER)
+            )
+            operational.endpoint_failing(
+                endpoint, stage=stage, last_error=last_error, disables_at=disables_at
+            )
             sent += 1
     return sent

@@ -19,7 +19,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from deliveries import failure_warnings, heartbeat, rollups
+from deliveries import failure_warnings, heartbeat, operational, rollups
 from deliveries.models import Delivery, ReplayJob
 
 logger = logging.getLogger(__name__)
@@ -37,11 +37,17 @@ def fail_stalled_replays(now: datetime | None = None) -> int:
     """Bulk replay jobs left "running" or "queued" by a worker that died: failed, with why."""
     now = now or timezone.now()
     after = float(settings.HOOKHUB_REPLAY_STALLED_AFTER)
-    return ReplayJob.objects.stalled(now, after).update(
-        status=ReplayJob.Status.FAILED,
-        error=ReplayJob.STALLED_ERROR.format(minutes=after / 60),
-        finished_at=now,
-    )
+    failed = 0
+    for job in ReplayJob.objects.stalled(now, after):
+        # Conditional on the state read: another sweeper failing it first wins.
+        if ReplayJob.objects.filter(pk=job.pk, status=job.status).update(
+            status=ReplayJob.Status.FAILED,
+            error=ReplayJob.STALLED_ERROR.format(minutes=after / 60),
+            finished_at=now,
+        ):
+            operational.replay_finished(job)
+            failed += 1
+    return failed
 
 
 STEPS = (

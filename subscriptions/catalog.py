@@ -50,6 +50,7 @@ class DeclaredWebhook:
     summary: str
     example: Any = None
     version: int = 1
+    operational: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -59,7 +60,9 @@ class WebhookRegistry:
     def __init__(self) -> None:
         self._declared: dict[str, DeclaredWebhook] = {}
 
-    def _register(self, method: str, name: str, *, example=None, summary="", version=1):
+    def _register(
+        self, method: str, name: str, *, example=None, summary="", version=1, operational=False
+    ):
         def decorator(serializer_class):
             if not (
                 inspect.isclass(serializer_class)
@@ -81,6 +84,7 @@ class WebhookRegistry:
                 summary=summary_text,
                 example=example,
                 version=version,
+                operational=operational,
             )
             return serializer_class
 
@@ -231,6 +235,7 @@ def sync(registry: WebhookRegistry | None = None) -> dict[str, int]:
                 "version": hook.version,
                 "source": EventType.Source.CODE,
                 "archived": False,
+                "operational": hook.operational,
             }
             row = EventType.objects.filter(name=hook.name).first()
             if row is None:

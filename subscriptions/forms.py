@@ -138,6 +138,8 @@ class EndpointForm(forms.ModelForm):
             )
         # Archived types can't be newly chosen, but one already chosen stays visible.
         visible = EventType.objects.filter(archived=False)
+        if not getattr(owner, "is_staff", False):
+            visible = visible.filter(operational=False)  # services.check_event_types
         if self.instance.pk:
             visible = visible | EventType.objects.filter(endpoints=self.instance)
         self.fields["event_types"].queryset = visible.distinct().order_by("name")

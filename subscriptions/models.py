@@ -81,6 +81,9 @@ class EventType(models.Model):
     version = models.PositiveIntegerField(default=1)
     archived = models.BooleanField(default=False)
     source = models.CharField(max_length=5, choices=Source.choices, default=Source.ADMIN)
+    # HookHub's own events (deliveries/webhooks.py): received only by staff endpoints that
+    # chose them, never through "all event types" (see EndpointQuerySet.receiving).
+    operational = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -104,6 +107,9 @@ class EndpointQuerySet(models.QuerySet):
         """Endpoints that receive `event_type` (explicitly or through "all"), whatever their
         state: publishing gives a paused or system-disabled one a skipped delivery, which it
         can send once enabled again, so nothing published for it vanishes."""
+        if event_type.operational:
+            # About every tenant's endpoints: for the provider's own staff endpoints only.
+            return self.filter(event_types=event_type, owner__is_staff=True).distinct()
         return self.filter(
             models.Q(all_event_types=True) | models.Q(event_types=event_type)
         ).distinct()

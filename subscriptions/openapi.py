@@ -364,6 +364,12 @@ def webhook_path_item(event_type: EventType, registry=None) -> dict:
     description = _description(event_type, summary)
     if description:
         operation["description"] = plain_text(description)
+    if event_type.operational:
+        # HookHub's own events: for the provider's staff endpoints, not subscribers'.
+        operation["tags"] = ["operational webhooks"]
+        operation["x-hookhub-operational"] = True
+        note = "Operational: sent only to staff endpoints that chose this type."
+        operation["description"] = f"{operation.get('description', '')}\n\n{note}".strip()
     return {method: operation}
 
 

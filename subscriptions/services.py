@@ -32,7 +32,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from subscriptions import audit, schemas
+from subscriptions import audit, schemas, signals
 from subscriptions.models import Endpoint, EventType
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,19 @@ def check_endpoint_quota(owner) -> None:
         )
 
 
+def check_event_types(owner, event_types) -> None:
+    """Operational event types (HookHub's own events, about every tenant's endpoints) are
+    for the provider's staff endpoints; a subscriber's endpoint may not receive them."""
+    if getattr(owner, "is_staff", False):
+        return
+    refused = sorted(t.name for t in event_types or () if t.operational)
+    if refused:
+        raise ValidationError(
+            f"{', '.join(refused)}: operational event types are only for staff endpoints.",
+            code="operational_event_type",
+        )
+
+
 def create_endpoint(owner, values: Mapping[str, Any], *, actor, request=None) -> Endpoint:
     """A new enabled endpoint of `owner` (fields of ENDPOINT_FIELDS and `event_types`);
     ValidationError past the owner's quota."""
@@ -72,6 +85,7 @@ def create_endpoint(owner, values: Mapping[str, Any], *, actor, request=None) ->
         # SQLite runs one writer at a time anyway).
         get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()
         check_endpoint_quota(owner)
+        check_event_types(owner, values.get("event_types"))
         endpoint = Endpoint(owner=owner)
         for name in ENDPOINT_FIELDS:
             if name in values:
@@ -108,6 +122,7 @@ def update_endpoint(endpoint: Endpoint, values: Mapping[str, Any], *, actor, req
             if name in values and getattr(stored, name) != values[name]
         ]
         types = values.get("event_types")
+        check_event_types(stored.owner, types)
         if types is not None and {t.pk for t in types} != set(
             stored.event_types.values_list("pk", flat=True)
         ):
@@ -154,6 +169,10 @@ def _audited_state_change(endpoint: Endpoint, change, action: str, actor, reques
         if not change():
             return False
         audit.record(actor, action, endpoint, request=request, previous_state=previous)
+        if action == "endpoint.enabled":
+            signals.endpoint_enabled.send(
+                Endpoint, endpoint=endpoint, previous_state=previous, actor=actor
+            )
     return True
 
 
@@ -164,6 +183,9 @@ def disable_endpoint(endpoint: Endpoint, reason: str, *, now=None) -> bool:
         if not endpoint.disable(reason, now=now):
             return False
         audit.record(None, "endpoint.disabled_by_system", endpoint, reason=reason)
+        signals.endpoint_disabled.send(
+            Endpoint, endpoint=endpoint, reason=reason, at=now or timezone.now()
+        )
     _tell_owner(endpoint, reason)
     return True
 

@@ -25,6 +25,7 @@ from subscriptions.models import (
     Endpoint,
     EventType,
 )
+from subscriptions.retries import validate_retry_for
 from subscriptions.schemas import check_event_example, check_event_schema, default_schema
 
 
@@ -49,6 +50,18 @@ class JSONObjectField(serializers.JSONField):
 
 def _raise_drf(error: DjangoValidationError):
     raise serializers.ValidationError(list(error.messages)) from None
+
+
+def model_rule(validator):
+    """A model field's validator (a Django ValidationError) as a DRF field validator."""
+
+    def check(value):
+        try:
+            validator(value)
+        except DjangoValidationError as error:
+            _raise_drf(error)
+
+    return check
 
 
 class EventTypeSerializer(serializers.ModelSerializer):
@@ -187,7 +200,8 @@ class EndpointSerializer(serializers.ModelSerializer):
     )
     retry_for = serializers.IntegerField(
         min_value=0,
-        max_value=settings.HOOKHUB_MAX_RETRY_FOR,
+        max_value=settings.HOOKHUB_MAX_RETRY_FOR,  # documented; the model's rule decides
+        validators=[model_rule(validate_retry_for)],
         allow_null=True,
         required=False,
         help_text="Seconds HookHub keeps retrying a failed delivery to this endpoint (null: "
