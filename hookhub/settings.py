@@ -442,3 +442,29 @@ HOOKHUB_OPENAPI_TYPESCRIPT = env_str(
 # of an older catalogue is never read again and expires after this many seconds.
 HOOKHUB_RECEIVER_CODE_CACHE = env_str("HOOKHUB_RECEIVER_CODE_CACHE", "default")
 HOOKHUB_RECEIVER_CODE_CACHE_SECONDS = env_int("HOOKHUB_RECEIVER_CODE_CACHE_SECONDS", 24 * 3600)
+
+# --- Metrics (/metrics, hookhub/metrics.py) -------------------------------------------------
+# Bearer token Prometheus sends; empty with no allowlist: /metrics answers 404 (off).
+HOOKHUB_METRICS_TOKEN = env_str("HOOKHUB_METRICS_TOKEN", "")
+# Networks allowed to scrape (the client address as HOOKHUB_TRUSTED_PROXY_COUNT decides);
+# with a token as well, a scrape needs both.
+HOOKHUB_METRICS_ALLOWED_CIDRS = parse_cidrs(
+    "HOOKHUB_METRICS_ALLOWED_CIDRS", env_list("HOOKHUB_METRICS_ALLOWED_CIDRS")
+)
+# The windowed metrics (attempts by outcome, the two histograms) count this many seconds
+# of attempts back from the scrape.
+HOOKHUB_METRICS_WINDOW = env_int("HOOKHUB_METRICS_WINDOW", 300)
+# Upper bounds (seconds) of the attempt-duration and publish-to-2xx histogram buckets.
+HOOKHUB_METRICS_DURATION_BUCKETS = parse_schedule(
+    "HOOKHUB_METRICS_DURATION_BUCKETS",
+    env_list("HOOKHUB_METRICS_DURATION_BUCKETS", ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "5"]),
+)
+HOOKHUB_METRICS_LATENCY_BUCKETS = parse_schedule(
+    "HOOKHUB_METRICS_LATENCY_BUCKETS",
+    env_list(
+        "HOOKHUB_METRICS_LATENCY_BUCKETS", ["0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30"]
+    ),
+)
+# Each of a scrape's queries may take this long on PostgreSQL (statement_timeout) before
+# /metrics answers 503 rather than holding the scraper and a connection.
+HOOKHUB_METRICS_QUERY_TIMEOUT = env_float("HOOKHUB_METRICS_QUERY_TIMEOUT", 5.0)

@@ -11,6 +11,7 @@ from hookhub.api.docs import (
 )
 from hookhub.api.errors import api_route_not_found
 from hookhub.csp import csp_update
+from hookhub.metrics import metrics_view
 
 # Swagger UI and Redoc set inline styles (React / styled-components) and Redoc builds its
 # search worker from a blob: URL; their scripts are static files, never inline.
@@ -21,6 +22,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("hookhub.api.urls")),
     path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     path(
