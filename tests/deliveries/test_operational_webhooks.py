@@ -114,9 +114,7 @@ def test_a_failure_warning_is_reported_with_its_stage(
 ):
     settings.HOOKHUB_WARN_AFTER = [3600]
     failing = EndpointFactory(owner=owner, url="https://failing.example.com/hook")
-    Endpoint.objects.filter(pk=failing.pk).update(
-        failing_since=timezone.now() - timedelta(hours=2)
-    )
+    Endpoint.objects.filter(pk=failing.pk).update(failing_since=timezone.now() - timedelta(hours=2))
     with django_capture_on_commit_callbacks(execute=True):
         assert failure_warnings.warn_failing_endpoints() == 1
     assert len(mail.outbox) == 1
