@@ -80,6 +80,15 @@ test-postgres: install node_modules/.installed
 	  echo "***********************************************************************"; \
 	fi
 
+# soak: tests/crash/test_soak.py for SOAK_SECONDS (30 min) instead of `make test`'s 3 min: 50
+# events/s to healthy, slow and failing receivers on a PostgreSQL cluster and a Redis server of
+# its own (PostgreSQL's server tools needed); prints the worker's memory and the row counts.
+SOAK_SECONDS ?= 1800
+.PHONY: soak
+soak: install
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) HOOKHUB_SOAK_SECONDS=$(SOAK_SECONDS) LOG_LEVEL=WARNING \
+	  $(BIN)/python -m pytest tests/crash/test_soak.py -p no:cacheprovider $(PYTEST_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -7,7 +7,8 @@ One asyncio loop on a thread of its own, started when the worker process starts
   HOOKHUB_MAX_IN_FLIGHT in flight in the process and HOOKHUB_ENDPOINT_MAX_IN_FLIGHT per
   endpoint (the claim statement counts what is already in flight), and send each at once;
 - record: finished deliveries are written together, HOOKHUB_RECORD_INTERVAL after the first
-  of them or as soon as HOOKHUB_RECORD_BATCH wait, never "when the slowest is done";
+  of them or as soon as HOOKHUB_RECORD_BATCH wait, never "when the slowest is done"; a write
+  the database refuses (it is restarting) is tried again while the claims' leases hold;
 - sweep: every HOOKHUB_SWEEP_INTERVAL (deliveries.sweeper).
 
 Database work runs on one thread of its own (Django's connections are per thread), so the
@@ -22,6 +23,8 @@ still waiting for a rate-limit slot. A SIGKILL loses nothing either: the rows st
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import functools
 import logging
 import multiprocessing.util
@@ -228,15 +231,40 @@ class Dispatcher:
                 return
 
     async def _record(self, batch: list[engine.Finished]) -> None:
-        for attempt in (1, 2):
+        """Write finished deliveries; while the database is unreachable, keep trying (backing
+        off) for as long as each delivery's lease holds. Until it lapses no other worker may
+        take the delivery, so a late record is still the only one; giving up at once (as
+        this did after two immediate tries) turned every delivery finished during a database
+        restart into a second send (tests/crash/test_chaos_deliveries.py). A delivery whose
+        lease is about to lapse is left "sending": the sweeper makes it due again."""
+        pause = RECORD_RETRY_FIRST
+        while batch:
             try:
-                await self._in_db(engine.record, batch)
+                # engine.record changes the deliveries it records (attempt count, trigger,
+                # status): each try gets fresh copies, so a failed one leaves no trace on the
+                # next (a retry would otherwise number the attempt twice and lose a test's or
+                # replay's trigger).
+                await self._in_db(engine.record, [_fresh_copy(item) for item in batch])
                 return
             except Exception:
                 await self._in_db(close_old_connections)
-                if attempt == 2:
+                # Only rows whose lease outlasts the pause and the next try are tried again.
+                horizon = timezone.now() + timedelta(seconds=pause + RECORD_LEASE_MARGIN)
+                kept = [item for item in batch if _lease_end(item) > horizon]
+                if len(kept) < len(batch):
                     # Still "sending": the sweeper makes them due again after their lease.
-                    logger.exception("Recording %s deliveries failed", len(batch))
+                    logger.exception(
+                        "Recording %s deliveries failed; they will be sent again",
+                        len(batch) - len(kept),
+                    )
+                elif pause == RECORD_RETRY_FIRST:
+                    logger.warning(
+                        "Recording %s deliveries failed; trying again", len(batch), exc_info=True
+                    )
+                batch = kept
+                if batch:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RECORD_RETRY_MAX)
 
     async def _sweep_loop(self) -> None:
         while True:
@@ -248,6 +276,23 @@ class Dispatcher:
             except Exception:
                 logger.exception("Sweep failed; the next one will try again")
             await asyncio.sleep(float(settings.HOOKHUB_SWEEP_INTERVAL))
+
+
+# Recording retries while the database is unreachable: the first pause, the longest, and
+# how much of a lease must be left to try again (the sweeper takes a row back once it lapses).
+RECORD_RETRY_FIRST = 0.1
+RECORD_RETRY_MAX = 1.0
+RECORD_LEASE_MARGIN = 1.0
+
+
+def _fresh_copy(item: engine.Finished) -> engine.Finished:
+    """The same finished delivery on a copy of its Delivery (related objects shared)."""
+    return dataclasses.replace(item, delivery=copy.copy(item.delivery))
+
+
+def _lease_end(item: engine.Finished):
+    """When this claim's lease lapses (claimed_until as the claim returned it)."""
+    return item.delivery.claimed_until or timezone.now()
 
 
 def _allow_many_sockets() -> None:
