@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -69,10 +67,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "retrying": Delivery.objects.failing().count(),
             "oldest_due": oldest_due,
             "disabled_endpoints": disabled.order_by("-disabled_at")[:100],
-            "failing_endpoints": [
-                (endpoint, failing_disables_at(endpoint))
-                for endpoint in failing.order_by("failing_since")[:100]
-            ],
+            "failing_endpoints": failing.order_by("failing_since")[:100],
             "warning_stages": len(settings.HOOKHUB_WARN_AFTER),
             "now": now,
             "last_sweep": last_sweep,
@@ -80,11 +75,6 @@ def overview(request: HttpRequest) -> HttpResponse:
             "sweep_age_seconds": sweep_age,
         },
     )
-
-
-def failing_disables_at(endpoint: Endpoint):
-    """When HookHub disables this failing endpoint if nothing succeeds first."""
-    return endpoint.failing_since + timedelta(seconds=settings.HOOKHUB_DISABLE_AFTER)
 
 
 def _failures(request: HttpRequest) -> tuple[FailureFilterForm, object]:

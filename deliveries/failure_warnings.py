@@ -72,11 +72,8 @@ def warn_failing_endpoints(now: datetime | None = None) -> int:
         if claimed:
             last_error = last_failure(endpoint)
             services.warn_endpoint_failing(endpoint, stage, last_error, now=now)
-            disables_at = endpoint.failing_since + timedelta(
-                seconds=float(settings.HOOKHUB_DISABLE_AFTER)
-            )
             operational.endpoint_failing(
-                endpoint, stage=stage, last_error=last_error, disables_at=disables_at
+                endpoint, stage=stage, last_error=last_error, disables_at=endpoint.disables_at
             )
             sent += 1
     return sent

@@ -194,6 +194,13 @@ class Endpoint(models.Model):
         return reverse("dashboard:endpoint-detail", args=[self.uid])
 
     @property
+    def disables_at(self) -> datetime | None:
+        """When HookHub disables this endpoint if it keeps failing (None: not failing)."""
+        if self.failing_since is None:
+            return None
+        return self.failing_since + timedelta(seconds=float(settings.HOOKHUB_DISABLE_AFTER))
+
+    @property
     def retry_schedule(self) -> list[float]:
         """The waits before each try of this endpoint's deliveries (retry_schedule)."""
         return retry_schedule(self.retry_for)

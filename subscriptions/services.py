@@ -195,7 +195,7 @@ def warn_endpoint_failing(endpoint: Endpoint, stage: int, last_error: str, *, no
     when): an audit entry and an email to its owner saying what, since when, the last
     error, when it will be disabled, and where to look."""
     now = now or timezone.now()
-    disable_at = endpoint.failing_since + timedelta(seconds=settings.HOOKHUB_DISABLE_AFTER)
+    disable_at = endpoint.disables_at
     audit.record(
         None,
         "endpoint.failure_warning",
