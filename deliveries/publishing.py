@@ -31,7 +31,7 @@ from jsonschema.exceptions import SchemaError
 from deliveries import queue, statements
 from deliveries.models import Delivery, Event
 from subscriptions.models import Endpoint, EventType
-from subscriptions.schemas import payload_validator
+from subscriptions.schemas import payload_validator, unstorable_text
 
 # How often publish_many() retries after losing an idempotency-key race to another
 # publisher before the IntegrityError is the caller's.
@@ -116,6 +116,8 @@ def payload_checker(event_type: EventType) -> Callable[[Any], None]:
         raise _broken_schema(event_type, exc) from None
 
     def check(data) -> None:
+        if (problem := unstorable_text(data)) is not None:
+            raise InvalidPayload(f"The payload {problem}.", [{"path": "", "message": problem}])
         if nesting_depth(data, stop_after=depth_limit) > depth_limit:
             raise InvalidPayload(
                 f"The payload is nested deeper than {depth_limit} levels.",

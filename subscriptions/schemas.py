@@ -54,6 +54,33 @@ def map_refs(node: Any, replace: Callable[[str, tuple], Any], path: tuple = ()) 
     return node
 
 
+def unstorable_text(value: Any) -> str | None:
+    """Why a JSON value cannot be stored, or None: PostgreSQL's jsonb refuses NUL characters
+    and lone surrogates in strings and keys (SQLite takes them), so both databases refuse
+    them up front rather than one answering a 500. Walked without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "contains a NUL character (\\u0000), which cannot be stored"
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                return "contains an unpaired surrogate (\\ud800-\\udfff), which is not text"
+    return None
+
+
+def check_storable(value: Any, what: str) -> None:
+    """Raise `ValidationError` naming `what` if `value` cannot be stored (unstorable_text)."""
+    problem = unstorable_text(value)
+    if problem:
+        raise ValidationError(f"The {what} {problem}.", code="unstorable")
+
+
 def check_event_schema(schema: Any) -> None:
     """Raise `ValidationError` unless `schema` is a Draft 2020-12 JSON Schema object whose
     `$ref`s all point inside itself.
@@ -62,6 +89,7 @@ def check_event_schema(schema: Any) -> None:
     them would make HookHub (or every reader of the document) fetch arbitrary URLs."""
     if not isinstance(schema, dict):
         raise ValidationError('The schema must be a JSON object, e.g. {"type": "object"}.')
+    check_storable(schema, "schema")
     try:
         Draft202012Validator.check_schema(schema)
     except jsonschema_exceptions.SchemaError as error:
@@ -87,6 +115,7 @@ def check_event_example(schema: dict, example: Any) -> None:
     """Raise `ValidationError` if `example` does not match `schema` (which must be valid)."""
     if example is None:
         return
+    check_storable(example, "example")
     error = jsonschema_exceptions.best_match(payload_validator(schema).iter_errors(example))
     if error is not None:
         raise ValidationError(
